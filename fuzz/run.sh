@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR SECONDS - runs every libFuzzer target built in BUILD_DIR
+# (fuzz_*) for SECONDS each, from a seed corpus made of fixture files.
+# A crash, leak or sanitizer report fails the run (libFuzzer exits nonzero).
+set -euo pipefail
+build="$1"
+seconds="$2"
+fixtures="${DEEPC_FIXTURES:-../shared/fixtures}"
+for target in "$build"/fuzz_*; do
+  [ -x "$target" ] || continue
+  name=$(basename "$target")
+  corpus="$build/corpus-$name"
+  mkdir -p "$corpus"
+  case "$name" in
+    fuzz_gguf)
+      for m in tiny-qwen3-Q4_K_M tiny-llama-F32 tiny-qwen2-IQ4_XS; do
+        head -c 65536 "$fixtures/models/$m.gguf" > "$corpus/seed-$m"
+      done ;;
+  esac
+  echo "fuzzing $name for ${seconds}s"
+  "$target" -max_total_time="$seconds" -max_len=131072 -rss_limit_mb=2048 -timeout=10 \
+    -artifact_prefix="$build/" "$corpus" 2>&1 | tail -n 3
+done

@@ -1,0 +1,37 @@
+/* pool.h - the one compute pool: a fixed set of worker threads that run a
+ * parallel-for together with the calling thread.
+ *
+ * dc_pool_run(pool, fn, arg) calls fn(arg, ith, nth) once on each of the nth
+ * threads (the caller is ith 0) and returns when all have returned. Work is
+ * split by the callee (dc_split), so a given (ith, nth) always gets the same
+ * range: kernels that give each output element to exactly one thread and sum
+ * in a fixed order produce results independent of nth.
+ *
+ * Workers spin briefly on a generation counter between runs (a forward pass
+ * issues hundreds of short runs) and then sleep on a condition variable.
+ * A pool is driven by one thread at a time.
+ */
+#ifndef DC_POOL_H
+#define DC_POOL_H
+
+#include <stdint.h>
+
+typedef struct dc_pool dc_pool;
+typedef void (*dc_pool_fn)(void *arg, int ith, int nth);
+
+/* n_threads >= 1 counts the caller; NULL if threads cannot be created. */
+dc_pool *dc_pool_create(int n_threads);
+void dc_pool_free(dc_pool *pool);
+int dc_pool_size(const dc_pool *pool);
+void dc_pool_run(dc_pool *pool, dc_pool_fn fn, void *arg);
+
+/* [*start, *end) = the ith of nth near-equal parts of [0, n). */
+static inline void dc_split(int64_t n, int ith, int nth, int64_t *start, int64_t *end) {
+    *start = n * ith / nth;
+    *end = n * (ith + 1) / nth;
+}
+
+/* Number of online CPUs (>= 1). */
+int dc_n_cpus(void);
+
+#endif

@@ -1,0 +1,31 @@
+/* main.c - the deepc command: dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"info", cmd_info, "info MODEL.gguf                 describe a model file"},
+    {"logits", cmd_logits, "logits MODEL --tokens 1,2,3     print the logits of every position as JSON"},
+    {"run", cmd_run, "run MODEL --tokens 1,2,3 [-n N] [--temp 0] [--ignore-eos] --print-ids"},
+};
+
+static int usage(FILE *out) {
+    fprintf(out, "usage: deepc COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) fprintf(out, "  %s\n", commands[i].help);
+    fprintf(out, "\ncommon options: -t N (threads, default all cores), -c N (context size)\n");
+    return out == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage(stderr);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) return usage(stdout);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "deepc: unknown command '%s' (try deepc --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,156 @@
+/* context.c - contexts: creation (KV cache + scratch sized once), batch
+ * validation, and dispatch to the model family's forward pass.
+ *
+ * deepc_decode checks everything about a batch before touching state (token
+ * ids, sequence ids, positions continuing each sequence, room in the cache),
+ * so a bad batch leaves the context exactly as it was.
+ */
+#include "context.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../quant/quant.h"
+
+deepc_context_params deepc_context_default_params(void) {
+    return (deepc_context_params){.n_ctx = 0, .n_seq_max = 1, .n_batch = 512, .n_threads = 0};
+}
+
+/* Largest activation-quantization scratch any matmul of the model needs. */
+static size_t matmul_scratch(const deepc_model *m, int64_t n_batch) {
+    size_t best = dc_matmul_scratch_size(m->output.type, m->output.ne[0], n_batch);
+    for (int il = 0; il < m->hp.n_layer; il++) {
+        const dc_layer *l = &m->layers[il];
+        const dc_tensor *mats[] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->ffn_gate, &l->ffn_up, &l->ffn_down};
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) {
+            size_t s = dc_matmul_scratch_size(mats[i]->type, mats[i]->ne[0], n_batch);
+            best = s > best ? s : best;
+        }
+    }
+    return best;
+}
+
+static float *floats(size_t n, bool *ok) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p) *ok = false;
+    return p;
+}
+
+deepc_context *deepc_context_create(deepc_model *model, const deepc_context_params *params,
+                                    char err[DEEPC_ERR_LEN]) {
+    deepc_context_params p = params ? *params : deepc_context_default_params();
+    const dc_hparams *hp = &model->hp;
+    if (p.n_ctx <= 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
+    if (p.n_threads <= 0) p.n_threads = dc_n_cpus();
+    if (p.n_seq_max < 1 || p.n_seq_max > 4096 || p.n_batch < 1 || p.n_batch > 65536 || p.n_ctx > (1 << 24) ||
+        p.n_threads > 1024) {
+        dc_err(err, "invalid context parameters: n_ctx %d, n_seq_max %d, n_batch %d, n_threads %d", p.n_ctx,
+               p.n_seq_max, p.n_batch, p.n_threads);
+        return NULL;
+    }
+    deepc_context *c = calloc(1, sizeof *c);
+    if (!c) {
+        dc_err(err, "out of memory");
+        return NULL;
+    }
+    c->model = model;
+    c->n_ctx = p.n_ctx;
+    c->n_seq = p.n_seq_max;
+    c->n_batch = p.n_batch;
+    const size_t nb = (size_t)p.n_batch;
+    const size_t slots = (size_t)hp->n_layer * (size_t)c->n_seq * (size_t)c->n_ctx;
+    bool ok = true;
+    c->pool = dc_pool_create(p.n_threads);
+    c->seq_len = calloc((size_t)c->n_seq, sizeof *c->seq_len);
+    c->k_cache = floats(slots * (size_t)hp->n_head_kv * (size_t)hp->head_dim, &ok);
+    c->v_cache = floats(slots * (size_t)hp->n_head_kv * (size_t)hp->head_dim_v, &ok);
+    c->x = floats(nb * (size_t)hp->n_embd, &ok);
+    c->xn = floats(nb * (size_t)hp->n_embd, &ok);
+    c->proj = floats(nb * (size_t)hp->n_embd, &ok);
+    c->q = floats(nb * (size_t)hp->n_head * (size_t)hp->head_dim, &ok);
+    c->k = floats(nb * (size_t)hp->n_head_kv * (size_t)hp->head_dim, &ok);
+    c->v = floats(nb * (size_t)hp->n_head_kv * (size_t)hp->head_dim_v, &ok);
+    c->attn = floats(nb * (size_t)hp->n_head * (size_t)hp->head_dim_v, &ok);
+    c->gate = floats(nb * (size_t)hp->n_ff, &ok);
+    c->up = floats(nb * (size_t)hp->n_ff, &ok);
+    c->scores = floats((size_t)p.n_threads * (size_t)c->n_ctx, &ok);
+    c->rope = floats(nb * (size_t)hp->n_rot, &ok);
+    c->logits = floats(nb * (size_t)hp->n_vocab, &ok);
+    c->act_q = malloc(matmul_scratch(model, p.n_batch) + 64);
+    c->logit_row = calloc(nb, sizeof *c->logit_row);
+    c->out_idx = calloc(nb, sizeof *c->out_idx);
+    c->pos_buf = calloc(nb, sizeof *c->pos_buf);
+    c->next_len = calloc((size_t)c->n_seq, sizeof *c->next_len);
+    if (!ok || !c->pool || !c->seq_len || !c->act_q || !c->logit_row || !c->out_idx || !c->pos_buf ||
+        !c->next_len) {
+        dc_err(err, "out of memory creating a context (n_ctx %d, n_seq_max %d, n_batch %d)", c->n_ctx, c->n_seq,
+               c->n_batch);
+        deepc_context_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void deepc_context_free(deepc_context *c) {
+    if (!c) return;
+    if (c->pool) dc_pool_free(c->pool);
+    void *bufs[] = {c->seq_len, c->k_cache, c->v_cache, c->x,      c->xn,     c->proj,      c->q,
+                    c->k,       c->v,       c->attn,    c->gate,   c->up,     c->scores,    c->rope,
+                    c->logits,  c->act_q,   c->logit_row, c->out_idx, c->pos_buf, c->next_len};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(c);
+}
+
+/* Checks the batch and fills positions and output indices. No state changes. */
+static int validate(deepc_context *c, const deepc_batch *in, dc_batch *b, int32_t *next, char *err) {
+    const int32_t n = in->n_tokens;
+    if (n < 1 || n > c->n_batch)
+        return dc_err(err, "batch of %d tokens: must be 1..%d (the context's n_batch)", n, c->n_batch), -1;
+    if (!in->tokens || !in->seq) return dc_err(err, "batch without tokens or sequence ids"), -1;
+    memcpy(next, c->seq_len, sizeof(int32_t) * (size_t)c->n_seq);
+    int32_t n_out = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t tok = in->tokens[i], s = in->seq[i];
+        if (tok < 0 || tok >= c->model->hp.n_vocab)
+            return dc_err(err, "token %d: id %d is out of range [0, %d)", i, tok, c->model->hp.n_vocab), -1;
+        if (s < 0 || s >= c->n_seq)
+            return dc_err(err, "token %d: sequence id %d is out of range [0, %d)", i, s, c->n_seq), -1;
+        if (in->pos && in->pos[i] != next[s])
+            return dc_err(err, "token %d: position %d does not continue sequence %d (next position is %d)", i,
+                          in->pos[i], s, next[s]),
+                   -1;
+        if (next[s] >= c->n_ctx)
+            return dc_err(err, "sequence %d is full: context size is %d tokens", s, c->n_ctx), -1;
+        c->pos_buf[i] = next[s]++;
+        const bool want = in->logits ? in->logits[i] != 0 : i == n - 1;
+        c->logit_row[i] = want ? n_out : -1;
+        if (want) c->out_idx[n_out++] = i;
+    }
+    *b = (dc_batch){.n_tokens = n, .tokens = in->tokens, .pos = c->pos_buf, .seq = in->seq, .n_out = n_out,
+                    .out_idx = c->out_idx};
+    return 0;
+}
+
+int deepc_decode(deepc_context *c, const deepc_batch *in, char err[DEEPC_ERR_LEN]) {
+    dc_batch b;
+    if (validate(c, in, &b, c->next_len, err) < 0) {
+        for (int32_t i = 0; i < c->n_batch; i++) c->logit_row[i] = -1;
+        return -1;
+    }
+    dc_dense_forward(c, &b);
+    memcpy(c->seq_len, c->next_len, sizeof(int32_t) * (size_t)c->n_seq);
+    return 0;
+}
+
+const float *deepc_get_logits(const deepc_context *c, int32_t i) {
+    if (i < 0 || i >= c->n_batch || c->logit_row[i] < 0) return NULL;
+    return c->logits + (size_t)c->logit_row[i] * (size_t)c->model->hp.n_vocab;
+}
+
+int32_t deepc_seq_len(const deepc_context *c, int32_t seq) {
+    return seq >= 0 && seq < c->n_seq ? c->seq_len[seq] : 0;
+}
+
+void deepc_seq_clear(deepc_context *c, int32_t seq) {
+    if (seq >= 0 && seq < c->n_seq) c->seq_len[seq] = 0;
+}

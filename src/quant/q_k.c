@@ -1,0 +1,463 @@
+/* q_k.c - the K-quants Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and their activation
+ * format Q8_K: dequantization, the Q8_K quantizer and the dot products, as a
+ * scalar reference plus AVX2 and AVX-512 twins of each dot product.
+ *
+ * A K-quant super-block holds 256 weights (layouts in blocks.h, byte for byte
+ * ggml's). Once its bits are unpacked, every type here reads the same way:
+ *
+ *     x[e] = (d * sc[g]) * (u[e] - off) - dmin * mn[g],      g = e / 16
+ *
+ * u[e] is an unsigned quant (Q2_K 2 bits, Q3_K 3, Q4_K 4, Q5_K 5, Q6_K 6),
+ * off the type's zero point (Q3_K 4, Q6_K 32, else 0), sc/mn the scale and
+ * min of the group of 16 (Q4_K/Q5_K have sub-blocks of 32, so both groups of
+ * a sub-block get the same values), d/dmin the fp16 super-block scales (dmin
+ * and mn are 0 for types without mins). A type therefore contributes three
+ * small pieces: its header unpacking (k_hdr_*: d, dmin, sc, mn, off - shared
+ * by every level), its quants in element order (k_quants_*: the scalar
+ * reference) and the 32 quants of chunk c = e / 32 as one AVX2 vector
+ * (k_chunk_*, used by both SIMD levels). Generic drivers do the rest.
+ *
+ * Q8_K (quantize_row_q8_K_ref, which is also what ggml's x86 CPU backend
+ * runs): per super-block the signed element of largest magnitude `max`,
+ * iscale = -127/max, q = min(127, nearest_int(iscale * x)), d = 1/iscale
+ * (a float, not fp16), bsums[g] = sum of the 16 quants of group g.
+ *
+ * Dot product with Q8_K, per super-block, as in ggml (integers inside a
+ * super-block, float across super-blocks):
+ *     isum  = sum_g sc[g] * sum_{e in g} (u[e] - off) * q8[e]
+ *     summs = sum_g mn[g] * bsums[g]
+ *     sumf += (d * y.d) * isum - (dmin * y.d) * summs
+ * The SIMD versions multiply the unsigned u with q8 (maddubs: u8 x s8) and
+ * take the zero point out through the bsums (off * sum_g sc[g] * bsums[g]);
+ * the integers are exact, the float expression is the same, so all levels
+ * agree bit for bit (FP contraction is off for that reason).
+ * Q8_K quants lie in [-127, 127], which keeps maddubs' int16 pair sums
+ * (at most 2 * 63 * 127) from saturating.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "quant/blocks.h"
+#include "quant/quant_impl.h"
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF /* GCC in ISO C mode does not contract either */
+#endif
+
+#define K_TARGET_AVX2 __attribute__((target(DC_TARGET_AVX2)))
+#define K_TARGET_AVX512 __attribute__((target(DC_TARGET_AVX512)))
+#define K_INLINE static inline __attribute__((always_inline))
+
+#define K_GROUPS (QK_K / 16) /* groups of 16 weights per super-block */
+#define K_CHUNKS (QK_K / 32) /* SIMD chunks of 32 weights per super-block */
+
+/* ---------------------------------------------------------------- Q8_K */
+
+/* ggml's nearest_int: round half to even through the float mantissa. */
+static inline int nearest_int(float f) {
+    float v = f + 12582912.f;
+    int32_t i;
+    memcpy(&i, &v, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+static void quantize_row_q8_K(const float *x, void *vy, int64_t n) {
+    block_q8_K *y = vy;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        float max = 0, amax = 0;
+        for (int j = 0; j < QK_K; j++) {
+            if (__builtin_fabsf(x[j]) > amax) {
+                amax = __builtin_fabsf(x[j]);
+                max = x[j];
+            }
+        }
+        if (amax == 0) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = -127.f / max;
+        for (int j = 0; j < QK_K; j++) {
+            int v = nearest_int(iscale * x[j]);
+            y[i].qs[j] = (int8_t)(v < 127 ? v : 127);
+        }
+        for (int g = 0; g < K_GROUPS; g++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++) sum += y[i].qs[16 * g + l];
+            y[i].bsums[g] = (int16_t)sum;
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
+static void dequantize_row_q8_K(const void *vx, float *y, int64_t n) {
+    const block_q8_K *x = vx;
+    for (int64_t i = 0; i < n / QK_K; i++)
+        for (int j = 0; j < QK_K; j++) *y++ = x[i].d * x[i].qs[j];
+}
+
+/* ---------------------------------------------------- per-type unpacking */
+
+typedef struct {
+    float d, dmin;
+    int16_t sc[K_GROUPS]; /* scale of each group of 16 */
+    int16_t mn[K_GROUPS]; /* min of each group of 16 (0 without mins) */
+    int off;              /* zero point: signed quant = u - off */
+} k_hdr;
+
+/* Q4_K / Q5_K: 8 six-bit scales and mins in 12 bytes (ggml's
+ * get_scale_min_k4): sub-blocks 0-3 in the low 6 bits of bytes 0-3 (scale)
+ * and 4-7 (min); sub-blocks 4-7 take their low 4 bits from the nibbles of
+ * bytes 8-11 and their high 2 bits from the top bits of bytes 0-3 / 4-7. */
+static void k4_scale_min(const uint8_t s[K_SCALE_SIZE], int j, int *sc, int *mn) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *mn = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        *mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+static void k4_hdr(uint16_t d, uint16_t dmin, const uint8_t s[K_SCALE_SIZE], k_hdr *h) {
+    h->d = dc_fp16_to_fp32(d);
+    h->dmin = dc_fp16_to_fp32(dmin);
+    h->off = 0;
+    for (int j = 0; j < QK_K / 32; j++) {
+        int sc, mn;
+        k4_scale_min(s, j, &sc, &mn);
+        h->sc[2 * j] = h->sc[2 * j + 1] = (int16_t)sc;
+        h->mn[2 * j] = h->mn[2 * j + 1] = (int16_t)mn;
+    }
+}
+
+/* Q2_K: scales[g] = scale (low nibble) | min (high nibble). Quants: 2 bits,
+ * element 128h + 32j + l at bits 2j of qs[32h + l]. */
+static void k_hdr_q2_K(const block_q2_K *b, k_hdr *h) {
+    h->d = dc_fp16_to_fp32(b->d);
+    h->dmin = dc_fp16_to_fp32(b->dmin);
+    h->off = 0;
+    for (int g = 0; g < K_GROUPS; g++) {
+        h->sc[g] = b->scales[g] & 0xF;
+        h->mn[g] = b->scales[g] >> 4;
+    }
+}
+
+/* The 2-bit field of element e in Q2_K's and Q3_K's qs. */
+static inline int k_2bits(const uint8_t qs[QK_K / 4], int e) {
+    return (qs[32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3;
+}
+
+static void k_quants_q2_K(const block_q2_K *b, uint8_t u[QK_K]) {
+    for (int e = 0; e < QK_K; e++) u[e] = (uint8_t)k_2bits(b->qs, e);
+}
+
+/* Q3_K: 16 six-bit scales, offset by 32: low 4 bits in the nibbles of bytes
+ * 0-7 (groups 0-7 low nibble, 8-15 high nibble), high 2 bits in bytes 8-11
+ * (group g at bits 2*(g/4) of byte 8 + g%4). Quant = the 2 bits as in Q2_K
+ * plus 4 * bit e/32 of hmask[e % 32], minus 4. */
+static void k_hdr_q3_K(const block_q3_K *b, k_hdr *h) {
+    h->d = dc_fp16_to_fp32(b->d);
+    h->dmin = 0;
+    h->off = 4;
+    for (int g = 0; g < K_GROUPS; g++) {
+        int lo = (g < 8 ? b->scales[g] : b->scales[g - 8] >> 4) & 0xF;
+        int hi = (b->scales[8 + g % 4] >> (2 * (g / 4))) & 3;
+        h->sc[g] = (int16_t)((lo | hi << 4) - 32);
+        h->mn[g] = 0;
+    }
+}
+
+static void k_quants_q3_K(const block_q3_K *b, uint8_t u[QK_K]) {
+    for (int e = 0; e < QK_K; e++)
+        u[e] = (uint8_t)(k_2bits(b->qs, e) | ((b->hmask[e % 32] >> (e / 32)) & 1) << 2);
+}
+
+/* Q4_K: element 64k + l (l < 32) is the low nibble of qs[32k + l], element
+ * 64k + 32 + l its high nibble. */
+static void k_hdr_q4_K(const block_q4_K *b, k_hdr *h) { k4_hdr(b->d, b->dmin, b->scales, h); }
+
+static inline int k_nibble(const uint8_t qs[QK_K / 2], int e) {
+    return (qs[32 * (e / 64) + e % 32] >> (4 * (e % 64 / 32))) & 0xF;
+}
+
+static void k_quants_q4_K(const block_q4_K *b, uint8_t u[QK_K]) {
+    for (int e = 0; e < QK_K; e++) u[e] = (uint8_t)k_nibble(b->qs, e);
+}
+
+/* Q5_K: Q4_K's nibble plus 16 * bit e/32 of qh[e % 32]. */
+static void k_hdr_q5_K(const block_q5_K *b, k_hdr *h) { k4_hdr(b->d, b->dmin, b->scales, h); }
+
+static void k_quants_q5_K(const block_q5_K *b, uint8_t u[QK_K]) {
+    for (int e = 0; e < QK_K; e++)
+        u[e] = (uint8_t)(k_nibble(b->qs, e) | ((b->qh[e % 32] >> (e / 32)) & 1) << 4);
+}
+
+/* Q6_K: int8 scale per group; in each half h of 128 elements, element
+ * 128h + 32j + l has its low 4 bits in ql[64h + 32(j%2) + l] (low nibble for
+ * j < 2, high for j >= 2) and its high 2 bits at bits 2j of qh[32h + l];
+ * quant = those 6 bits - 32. */
+static void k_hdr_q6_K(const block_q6_K *b, k_hdr *h) {
+    h->d = dc_fp16_to_fp32(b->d);
+    h->dmin = 0;
+    h->off = 32;
+    for (int g = 0; g < K_GROUPS; g++) {
+        h->sc[g] = b->scales[g];
+        h->mn[g] = 0;
+    }
+}
+
+static void k_quants_q6_K(const block_q6_K *b, uint8_t u[QK_K]) {
+    for (int e = 0; e < QK_K; e++) {
+        int half = e / 128, j = e % 128 / 32, l = e % 32;
+        int lo = (b->ql[64 * half + 32 * (j % 2) + l] >> (4 * (j / 2))) & 0xF;
+        int hi = (b->qh[32 * half + l] >> (2 * j)) & 3;
+        u[e] = (uint8_t)(lo | hi << 4);
+    }
+}
+
+/* ------------------------------------------ SIMD chunk unpacking (AVX2) */
+
+/* (v >> shift) & mask on every byte (shift < 8). */
+K_TARGET_AVX2 K_INLINE __m256i k_bits(__m256i v, int shift, int mask) {
+    return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi8((char)mask));
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_load32(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* Chunk c = elements 32c..32c+31, as unsigned bytes; mirrors k_quants_*. */
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q2_K(const block_q2_K *b, int c) {
+    return k_bits(k_load32(b->qs + 32 * (c / 4)), 2 * (c % 4), 3);
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q3_K(const block_q3_K *b, int c) {
+    __m256i hbit = _mm256_slli_epi16(k_bits(k_load32(b->hmask), c, 1), 2);
+    return _mm256_or_si256(k_bits(k_load32(b->qs + 32 * (c / 4)), 2 * (c % 4), 3), hbit);
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q4_K(const block_q4_K *b, int c) {
+    return k_bits(k_load32(b->qs + 32 * (c / 2)), 4 * (c % 2), 0xF);
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q5_K(const block_q5_K *b, int c) {
+    __m256i hbit = _mm256_slli_epi16(k_bits(k_load32(b->qh), c, 1), 4);
+    return _mm256_or_si256(k_bits(k_load32(b->qs + 32 * (c / 2)), 4 * (c % 2), 0xF), hbit);
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q6_K(const block_q6_K *b, int c) {
+    int half = c / 4, j = c % 4;
+    __m256i lo = k_bits(k_load32(b->ql + 64 * half + 32 * (j % 2)), 4 * (j / 2), 0xF);
+    __m256i hi = _mm256_slli_epi16(k_bits(k_load32(b->qh + 32 * half), 2 * j, 3), 4);
+    return _mm256_or_si256(lo, hi);
+}
+
+/* ------------------------------------------------ type-generic dispatch */
+
+/* The switches below fold away: every caller is inlined into a per-type
+ * wrapper with a constant type. */
+K_INLINE size_t k_block_bytes(dc_type t) {
+    switch (t) {
+    case DC_TYPE_Q2_K: return sizeof(block_q2_K);
+    case DC_TYPE_Q3_K: return sizeof(block_q3_K);
+    case DC_TYPE_Q4_K: return sizeof(block_q4_K);
+    case DC_TYPE_Q5_K: return sizeof(block_q5_K);
+    default: return sizeof(block_q6_K);
+    }
+}
+
+K_INLINE void k_hdr_any(dc_type t, const void *b, k_hdr *h) {
+    switch (t) {
+    case DC_TYPE_Q2_K: k_hdr_q2_K(b, h); break;
+    case DC_TYPE_Q3_K: k_hdr_q3_K(b, h); break;
+    case DC_TYPE_Q4_K: k_hdr_q4_K(b, h); break;
+    case DC_TYPE_Q5_K: k_hdr_q5_K(b, h); break;
+    default: k_hdr_q6_K(b, h); break;
+    }
+}
+
+K_INLINE void k_quants_any(dc_type t, const void *b, uint8_t u[QK_K]) {
+    switch (t) {
+    case DC_TYPE_Q2_K: k_quants_q2_K(b, u); break;
+    case DC_TYPE_Q3_K: k_quants_q3_K(b, u); break;
+    case DC_TYPE_Q4_K: k_quants_q4_K(b, u); break;
+    case DC_TYPE_Q5_K: k_quants_q5_K(b, u); break;
+    default: k_quants_q6_K(b, u); break;
+    }
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_any(dc_type t, const void *b, int c) {
+    switch (t) {
+    case DC_TYPE_Q2_K: return k_chunk_q2_K(b, c);
+    case DC_TYPE_Q3_K: return k_chunk_q3_K(b, c);
+    case DC_TYPE_Q4_K: return k_chunk_q4_K(b, c);
+    case DC_TYPE_Q5_K: return k_chunk_q5_K(b, c);
+    default: return k_chunk_q6_K(b, c);
+    }
+}
+
+K_INLINE int k_has_min(dc_type t) { return t == DC_TYPE_Q2_K || t == DC_TYPE_Q4_K || t == DC_TYPE_Q5_K; }
+
+/* The float step shared by every level: one super-block's integers in. */
+static inline float k_accum(float sumf, const k_hdr *h, float yd, int isum, int summs) {
+    return sumf + (h->d * yd) * (float)isum - (h->dmin * yd) * (float)summs;
+}
+
+/* ------------------------------------------------------ scalar reference */
+
+K_INLINE void k_to_float(dc_type t, const void *vx, float *y, int64_t n) {
+    const char *x = vx;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const void *b = x + i * k_block_bytes(t);
+        k_hdr h;
+        uint8_t u[QK_K];
+        k_hdr_any(t, b, &h);
+        k_quants_any(t, b, u);
+        for (int g = 0; g < K_GROUPS; g++) {
+            const float dl = h.d * h.sc[g], ml = h.dmin * h.mn[g];
+            for (int l = 0; l < 16; l++) *y++ = dl * (float)(u[16 * g + l] - h.off) - ml;
+        }
+    }
+}
+
+K_INLINE void k_dot_ref(dc_type t, int64_t n, float *s, const void *vx, const void *vy) {
+    const char *x = vx;
+    const block_q8_K *y = vy;
+    float sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const void *b = x + i * k_block_bytes(t);
+        k_hdr h;
+        uint8_t u[QK_K];
+        k_hdr_any(t, b, &h);
+        k_quants_any(t, b, u);
+        int isum = 0, summs = 0;
+        for (int g = 0; g < K_GROUPS; g++) {
+            int dot = 0;
+            for (int l = 0; l < 16; l++) dot += (u[16 * g + l] - h.off) * y[i].qs[16 * g + l];
+            isum += h.sc[g] * dot;
+            summs += h.mn[g] * y[i].bsums[g];
+        }
+        sumf = k_accum(sumf, &h, y[i].d, isum, summs);
+    }
+    *s = sumf;
+}
+
+/* ------------------------------------------------------------------ AVX2 */
+
+K_TARGET_AVX2 K_INLINE int hsum_i32_8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* sum_g w[g] * bsums[g] */
+K_TARGET_AVX2 K_INLINE int k_bsum_dot(const int16_t bsums[K_GROUPS], const int16_t w[K_GROUPS]) {
+    return hsum_i32_8(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)bsums),
+                                        _mm256_loadu_si256((const __m256i *)w)));
+}
+
+/* The super-block's isum and summs from its unsigned quants (SIMD part in
+ * `dot`, the sum_g sc[g] * sum u*q8 term) and the bsums. */
+K_TARGET_AVX2 K_INLINE void k_finish(dc_type t, const k_hdr *h, const block_q8_K *y, int dot, int *isum,
+                                     int *summs) {
+    *isum = h->off ? dot - h->off * k_bsum_dot(y->bsums, h->sc) : dot;
+    *summs = k_has_min(t) ? k_bsum_dot(y->bsums, h->mn) : 0;
+}
+
+/* Scales of chunk c (groups 2c, 2c+1) as 16 int16: 8 of each. */
+K_TARGET_AVX2 K_INLINE __m256i k_scale_pair(const int16_t sc[K_GROUPS], int c) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(sc[2 * c])),
+                                   _mm_set1_epi16(sc[2 * c + 1]), 1);
+}
+
+K_TARGET_AVX2 K_INLINE void k_dot_avx2(dc_type t, int64_t n, float *s, const void *vx, const void *vy) {
+    const char *x = vx;
+    const block_q8_K *y = vy;
+    float sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const void *b = x + i * k_block_bytes(t);
+        k_hdr h;
+        k_hdr_any(t, b, &h);
+        __m256i acc = _mm256_setzero_si256();
+        for (int c = 0; c < K_CHUNKS; c++) {
+            __m256i p = _mm256_maddubs_epi16(k_chunk_any(t, b, c), k_load32((const uint8_t *)y[i].qs + 32 * c));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, k_scale_pair(h.sc, c)));
+        }
+        int isum, summs;
+        k_finish(t, &h, &y[i], hsum_i32_8(acc), &isum, &summs);
+        sumf = k_accum(sumf, &h, y[i].d, isum, summs);
+    }
+    *s = sumf;
+}
+
+/* --------------------------------------------------------------- AVX-512 */
+
+/* Two chunks (64 weights) per step: maddubs on 512 bits, then the scales of
+ * the four groups with one VNNI dpwssd. */
+K_TARGET_AVX512 K_INLINE void k_dot_avx512(dc_type t, int64_t n, float *s, const void *vx, const void *vy) {
+    static const int16_t group_of_lane[32] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                              2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+    const __m512i lane_group = _mm512_loadu_si512(group_of_lane);
+    const char *x = vx;
+    const block_q8_K *y = vy;
+    float sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const void *b = x + i * k_block_bytes(t);
+        k_hdr h;
+        k_hdr_any(t, b, &h);
+        const __m512i sc = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)h.sc));
+        __m512i acc = _mm512_setzero_si512();
+        for (int c = 0; c < K_CHUNKS; c += 2) {
+            __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(k_chunk_any(t, b, c)), k_chunk_any(t, b, c + 1), 1);
+            __m512i p = _mm512_maddubs_epi16(w, _mm512_loadu_si512(y[i].qs + 32 * c));
+            __m512i scales = _mm512_permutexvar_epi16(_mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(2 * c))), sc);
+            acc = _mm512_dpwssd_epi32(acc, p, scales);
+        }
+        int isum, summs;
+        k_finish(t, &h, &y[i], _mm512_reduce_add_epi32(acc), &isum, &summs);
+        sumf = k_accum(sumf, &h, y[i].d, isum, summs);
+    }
+    *s = sumf;
+}
+
+/* ------------------------------------------------------ per-type entries */
+
+#define K_TYPE_FUNCS(name, TYPE)                                                                \
+    static void name##_to_float(const void *x, float *y, int64_t n) { k_to_float(TYPE, x, y, n); } \
+    static void name##_dot_ref(int64_t n, float *s, const void *x, const void *y) {              \
+        k_dot_ref(TYPE, n, s, x, y);                                                            \
+    }                                                                                           \
+    K_TARGET_AVX2 static void name##_dot_avx2(int64_t n, float *s, const void *x, const void *y) { \
+        k_dot_avx2(TYPE, n, s, x, y);                                                           \
+    }                                                                                           \
+    K_TARGET_AVX512 static void name##_dot_avx512(int64_t n, float *s, const void *x, const void *y) { \
+        k_dot_avx512(TYPE, n, s, x, y);                                                         \
+    }
+
+K_TYPE_FUNCS(q2_K, DC_TYPE_Q2_K)
+K_TYPE_FUNCS(q3_K, DC_TYPE_Q3_K)
+K_TYPE_FUNCS(q4_K, DC_TYPE_Q4_K)
+K_TYPE_FUNCS(q5_K, DC_TYPE_Q5_K)
+K_TYPE_FUNCS(q6_K, DC_TYPE_Q6_K)
+
+void dc_quant_fill_k(dc_type_traits t[DC_TYPE_COUNT], int level) {
+    static const struct {
+        dc_type type;
+        dc_to_float_fn to_float;
+        dc_vec_dot_fn dot[3]; /* by level */
+    } k[] = {
+        {DC_TYPE_Q2_K, q2_K_to_float, {q2_K_dot_ref, q2_K_dot_avx2, q2_K_dot_avx512}},
+        {DC_TYPE_Q3_K, q3_K_to_float, {q3_K_dot_ref, q3_K_dot_avx2, q3_K_dot_avx512}},
+        {DC_TYPE_Q4_K, q4_K_to_float, {q4_K_dot_ref, q4_K_dot_avx2, q4_K_dot_avx512}},
+        {DC_TYPE_Q5_K, q5_K_to_float, {q5_K_dot_ref, q5_K_dot_avx2, q5_K_dot_avx512}},
+        {DC_TYPE_Q6_K, q6_K_to_float, {q6_K_dot_ref, q6_K_dot_avx2, q6_K_dot_avx512}},
+    };
+    const int lv = level < 0 ? 0 : level > 2 ? 2 : level;
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        t[k[i].type].to_float = k[i].to_float;
+        t[k[i].type].vec_dot_type = DC_TYPE_Q8_K;
+        t[k[i].type].vec_dot = k[i].dot[lv];
+    }
+    /* ggml's x86 backend quantizes Q8_K with the reference at every level. */
+    t[DC_TYPE_Q8_K].to_float = dequantize_row_q8_K;
+    t[DC_TYPE_Q8_K].from_float = quantize_row_q8_K;
+}
