@@ -384,7 +384,9 @@ static void test_crafted(void) {
         c = craft_default(), c.version = bad_versions[i], try_craft(&b, &c, true, "bad version");
     const uint64_t good_align[] = {1, 32, 64, 4096}, bad_align[] = {0, 3, 48, 0x80000001};
     for (size_t i = 0; i < 4; i++) {
-        c = craft_default(), c.has_align = true, c.align = good_align[i], try_craft(&b, &c, false, "alignment ok");
+        c = craft_default(), c.has_align = true, c.align = good_align[i];
+        c.data_len = good_align[i] > 64 ? good_align[i] : 64;
+        try_craft(&b, &c, false, "alignment ok");
         c.align = bad_align[i], try_craft(&b, &c, true, "bad alignment");
     }
     c = craft_default(), c.has_align = true, c.align_type = GGUF_TYPE_UINT64, try_craft(&b, &c, true, "align u64");

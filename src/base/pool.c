@@ -8,6 +8,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,7 +21,10 @@
 #define cpu_relax() ((void)0)
 #endif
 
-enum { SPIN_ITERS = 1 << 16 };
+/* Pause-spins before a worker sleeps / the caller starts yielding its core:
+ * long enough to bridge the gap between two kernels of one forward pass,
+ * short enough not to starve other processes on a busy machine. */
+enum { SPIN_ITERS = 1 << 14, CALLER_SPINS = 1 << 10 };
 
 typedef struct {
     dc_pool *pool;
@@ -122,7 +126,12 @@ void dc_pool_run(dc_pool *p, dc_pool_fn fn, void *arg) {
     atomic_store_explicit(&p->busy, p->n_threads - 1, memory_order_relaxed);
     start_generation(p);
     fn(arg, 0, p->n_threads);
-    while (atomic_load_explicit(&p->busy, memory_order_acquire) > 0) cpu_relax();
+    for (int spins = 0; atomic_load_explicit(&p->busy, memory_order_acquire) > 0; spins++) {
+        if (spins < CALLER_SPINS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 int dc_n_cpus(void) {

@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "info MODEL.gguf                 describe a model file"},
     {"logits", cmd_logits, "logits MODEL --tokens 1,2,3     print the logits of every position as JSON"},
+    {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-r 3]     prompt and generation speed"},
     {"run", cmd_run, "run MODEL --tokens 1,2,3 [-n N] [--temp 0] [--ignore-eos] --print-ids"},
 };
 

@@ -485,7 +485,7 @@ static bool place_tensor(reader *r, const gguf_file *f, uint64_t data_start, ggu
     uint64_t end, padded, file_end;
     if (__builtin_add_overflow(t->offset, t->nbytes, &end) || !round_up(end, f->alignment, &padded) ||
         __builtin_add_overflow(data_start, padded, &file_end) || file_end > f->size)
-        return fail(r, "data at offset %llu + %llu bytes (padded to a multiple of %llu) lies outside the %llu-byte data section",
+        return fail(r, "data at offset %llu + %llu bytes (padded to a multiple of %llu) lies outside the %llu-byte data section (truncated file?)",
                     (unsigned long long)t->offset, (unsigned long long)t->nbytes, (unsigned long long)f->alignment,
                     (unsigned long long)(f->size > data_start ? f->size - data_start : 0));
     t->data = f->base + data_start + t->offset;

@@ -98,9 +98,9 @@ static void dequantize_row_q8_K(const void *vx, float *y, int64_t n) {
 /* ---------------------------------------------------- per-type unpacking */
 
 typedef struct {
-    float d, dmin;
-    int16_t sc[K_GROUPS]; /* scale of each group of 16 */
-    int16_t mn[K_GROUPS]; /* min of each group of 16 (0 without mins) */
+    uint16_t d, dmin;     /* fp16 super-block scales (dmin 0 without mins) */
+    int8_t sc[K_GROUPS];  /* scale of each group of 16 */
+    int8_t mn[K_GROUPS];  /* min of each group of 16 (0 without mins) */
     int off;              /* zero point: signed quant = u - off */
 } k_hdr;
 
@@ -108,7 +108,7 @@ typedef struct {
  * get_scale_min_k4): sub-blocks 0-3 in the low 6 bits of bytes 0-3 (scale)
  * and 4-7 (min); sub-blocks 4-7 take their low 4 bits from the nibbles of
  * bytes 8-11 and their high 2 bits from the top bits of bytes 0-3 / 4-7. */
-static void k4_scale_min(const uint8_t s[K_SCALE_SIZE], int j, int *sc, int *mn) {
+K_INLINE void k4_scale_min(const uint8_t s[K_SCALE_SIZE], int j, int *sc, int *mn) {
     if (j < 4) {
         *sc = s[j] & 63;
         *mn = s[j + 4] & 63;
@@ -118,27 +118,27 @@ static void k4_scale_min(const uint8_t s[K_SCALE_SIZE], int j, int *sc, int *mn)
     }
 }
 
-static void k4_hdr(uint16_t d, uint16_t dmin, const uint8_t s[K_SCALE_SIZE], k_hdr *h) {
-    h->d = dc_fp16_to_fp32(d);
-    h->dmin = dc_fp16_to_fp32(dmin);
+K_INLINE void k4_hdr(uint16_t d, uint16_t dmin, const uint8_t s[K_SCALE_SIZE], k_hdr *h) {
+    h->d = d;
+    h->dmin = dmin;
     h->off = 0;
     for (int j = 0; j < QK_K / 32; j++) {
         int sc, mn;
         k4_scale_min(s, j, &sc, &mn);
-        h->sc[2 * j] = h->sc[2 * j + 1] = (int16_t)sc;
-        h->mn[2 * j] = h->mn[2 * j + 1] = (int16_t)mn;
+        h->sc[2 * j] = h->sc[2 * j + 1] = (int8_t)sc;
+        h->mn[2 * j] = h->mn[2 * j + 1] = (int8_t)mn;
     }
 }
 
 /* Q2_K: scales[g] = scale (low nibble) | min (high nibble). Quants: 2 bits,
  * element 128h + 32j + l at bits 2j of qs[32h + l]. */
-static void k_hdr_q2_K(const block_q2_K *b, k_hdr *h) {
-    h->d = dc_fp16_to_fp32(b->d);
-    h->dmin = dc_fp16_to_fp32(b->dmin);
+K_INLINE void k_hdr_q2_K(const block_q2_K *b, k_hdr *h) {
+    h->d = b->d;
+    h->dmin = b->dmin;
     h->off = 0;
     for (int g = 0; g < K_GROUPS; g++) {
-        h->sc[g] = b->scales[g] & 0xF;
-        h->mn[g] = b->scales[g] >> 4;
+        h->sc[g] = (int8_t)(b->scales[g] & 0xF);
+        h->mn[g] = (int8_t)(b->scales[g] >> 4);
     }
 }
 
@@ -155,14 +155,14 @@ static void k_quants_q2_K(const block_q2_K *b, uint8_t u[QK_K]) {
  * 0-7 (groups 0-7 low nibble, 8-15 high nibble), high 2 bits in bytes 8-11
  * (group g at bits 2*(g/4) of byte 8 + g%4). Quant = the 2 bits as in Q2_K
  * plus 4 * bit e/32 of hmask[e % 32], minus 4. */
-static void k_hdr_q3_K(const block_q3_K *b, k_hdr *h) {
-    h->d = dc_fp16_to_fp32(b->d);
+K_INLINE void k_hdr_q3_K(const block_q3_K *b, k_hdr *h) {
+    h->d = b->d;
     h->dmin = 0;
     h->off = 4;
     for (int g = 0; g < K_GROUPS; g++) {
         int lo = (g < 8 ? b->scales[g] : b->scales[g - 8] >> 4) & 0xF;
         int hi = (b->scales[8 + g % 4] >> (2 * (g / 4))) & 3;
-        h->sc[g] = (int16_t)((lo | hi << 4) - 32);
+        h->sc[g] = (int8_t)((lo | hi << 4) - 32);
         h->mn[g] = 0;
     }
 }
@@ -174,7 +174,7 @@ static void k_quants_q3_K(const block_q3_K *b, uint8_t u[QK_K]) {
 
 /* Q4_K: element 64k + l (l < 32) is the low nibble of qs[32k + l], element
  * 64k + 32 + l its high nibble. */
-static void k_hdr_q4_K(const block_q4_K *b, k_hdr *h) { k4_hdr(b->d, b->dmin, b->scales, h); }
+K_INLINE void k_hdr_q4_K(const block_q4_K *b, k_hdr *h) { k4_hdr(b->d, b->dmin, b->scales, h); }
 
 static inline int k_nibble(const uint8_t qs[QK_K / 2], int e) {
     return (qs[32 * (e / 64) + e % 32] >> (4 * (e % 64 / 32))) & 0xF;
@@ -185,7 +185,7 @@ static void k_quants_q4_K(const block_q4_K *b, uint8_t u[QK_K]) {
 }
 
 /* Q5_K: Q4_K's nibble plus 16 * bit e/32 of qh[e % 32]. */
-static void k_hdr_q5_K(const block_q5_K *b, k_hdr *h) { k4_hdr(b->d, b->dmin, b->scales, h); }
+K_INLINE void k_hdr_q5_K(const block_q5_K *b, k_hdr *h) { k4_hdr(b->d, b->dmin, b->scales, h); }
 
 static void k_quants_q5_K(const block_q5_K *b, uint8_t u[QK_K]) {
     for (int e = 0; e < QK_K; e++)
@@ -196,8 +196,8 @@ static void k_quants_q5_K(const block_q5_K *b, uint8_t u[QK_K]) {
  * 128h + 32j + l has its low 4 bits in ql[64h + 32(j%2) + l] (low nibble for
  * j < 2, high for j >= 2) and its high 2 bits at bits 2j of qh[32h + l];
  * quant = those 6 bits - 32. */
-static void k_hdr_q6_K(const block_q6_K *b, k_hdr *h) {
-    h->d = dc_fp16_to_fp32(b->d);
+K_INLINE void k_hdr_q6_K(const block_q6_K *b, k_hdr *h) {
+    h->d = b->d;
     h->dmin = 0;
     h->off = 32;
     for (int g = 0; g < K_GROUPS; g++) {
@@ -296,9 +296,10 @@ K_TARGET_AVX2 K_INLINE __m256i k_chunk_any(dc_type t, const void *b, int c) {
 
 K_INLINE int k_has_min(dc_type t) { return t == DC_TYPE_Q2_K || t == DC_TYPE_Q4_K || t == DC_TYPE_Q5_K; }
 
-/* The float step shared by every level: one super-block's integers in. */
-static inline float k_accum(float sumf, const k_hdr *h, float yd, int isum, int summs) {
-    return sumf + (h->d * yd) * (float)isum - (h->dmin * yd) * (float)summs;
+/* The float step shared by every level: one super-block's integers in
+ * (d, dmin: the header's fp16 scales converted by the caller's level). */
+static inline float k_accum(float sumf, float d, float dmin, float yd, int isum, int summs) {
+    return sumf + (d * yd) * (float)isum - (dmin * yd) * (float)summs;
 }
 
 /* ------------------------------------------------------ scalar reference */
@@ -311,8 +312,9 @@ K_INLINE void k_to_float(dc_type t, const void *vx, float *y, int64_t n) {
         uint8_t u[QK_K];
         k_hdr_any(t, b, &h);
         k_quants_any(t, b, u);
+        const float d = dc_fp16_to_fp32(h.d), dmin = dc_fp16_to_fp32(h.dmin);
         for (int g = 0; g < K_GROUPS; g++) {
-            const float dl = h.d * h.sc[g], ml = h.dmin * h.mn[g];
+            const float dl = d * h.sc[g], ml = dmin * h.mn[g];
             for (int l = 0; l < 16; l++) *y++ = dl * (float)(u[16 * g + l] - h.off) - ml;
         }
     }
@@ -335,12 +337,14 @@ K_INLINE void k_dot_ref(dc_type t, int64_t n, float *s, const void *vx, const vo
             isum += h.sc[g] * dot;
             summs += h.mn[g] * y[i].bsums[g];
         }
-        sumf = k_accum(sumf, &h, y[i].d, isum, summs);
+        sumf = k_accum(sumf, dc_fp16_to_fp32(h.d), dc_fp16_to_fp32(h.dmin), y[i].d, isum, summs);
     }
     *s = sumf;
 }
 
 /* ------------------------------------------------------------------ AVX2 */
+
+K_TARGET_AVX2 K_INLINE float k_fp16(uint16_t h) { return _cvtsh_ss(h); }
 
 K_TARGET_AVX2 K_INLINE int hsum_i32_8(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -349,24 +353,30 @@ K_TARGET_AVX2 K_INLINE int hsum_i32_8(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+/* 16 int8 group values (the header's sc or mn) as 16 int16 lanes. */
+K_TARGET_AVX2 K_INLINE __m256i k_widen(const int8_t v[K_GROUPS]) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)v));
+}
+
 /* sum_g w[g] * bsums[g] */
-K_TARGET_AVX2 K_INLINE int k_bsum_dot(const int16_t bsums[K_GROUPS], const int16_t w[K_GROUPS]) {
-    return hsum_i32_8(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)bsums),
-                                        _mm256_loadu_si256((const __m256i *)w)));
+K_TARGET_AVX2 K_INLINE int k_bsum_dot(const block_q8_K *y, __m256i w) {
+    return hsum_i32_8(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), w));
 }
 
 /* The super-block's isum and summs from its unsigned quants (SIMD part in
  * `dot`, the sum_g sc[g] * sum u*q8 term) and the bsums. */
 K_TARGET_AVX2 K_INLINE void k_finish(dc_type t, const k_hdr *h, const block_q8_K *y, int dot, int *isum,
                                      int *summs) {
-    *isum = h->off ? dot - h->off * k_bsum_dot(y->bsums, h->sc) : dot;
-    *summs = k_has_min(t) ? k_bsum_dot(y->bsums, h->mn) : 0;
+    *isum = h->off ? dot - h->off * k_bsum_dot(y, k_widen(h->sc)) : dot;
+    *summs = k_has_min(t) ? k_bsum_dot(y, k_widen(h->mn)) : 0;
 }
 
-/* Scales of chunk c (groups 2c, 2c+1) as 16 int16: 8 of each. */
-K_TARGET_AVX2 K_INLINE __m256i k_scale_pair(const int16_t sc[K_GROUPS], int c) {
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(sc[2 * c])),
-                                   _mm_set1_epi16(sc[2 * c + 1]), 1);
+/* Scales of chunk c (groups 2c, 2c+1) as 16 int16, 8 of each, picked from
+ * the 16 int8 group scales in sc8. */
+K_TARGET_AVX2 K_INLINE __m256i k_scale_pair(__m128i sc8, int c) {
+    const unsigned long long bytes = 0x0101010101010101ull;
+    const __m128i pick = _mm_set_epi64x((long long)(bytes * (unsigned)(2 * c + 1)), (long long)(bytes * (unsigned)(2 * c)));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
 }
 
 K_TARGET_AVX2 K_INLINE void k_dot_avx2(dc_type t, int64_t n, float *s, const void *vx, const void *vy) {
@@ -377,14 +387,16 @@ K_TARGET_AVX2 K_INLINE void k_dot_avx2(dc_type t, int64_t n, float *s, const voi
         const void *b = x + i * k_block_bytes(t);
         k_hdr h;
         k_hdr_any(t, b, &h);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)h.sc);
         __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
         for (int c = 0; c < K_CHUNKS; c++) {
             __m256i p = _mm256_maddubs_epi16(k_chunk_any(t, b, c), k_load32((const uint8_t *)y[i].qs + 32 * c));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, k_scale_pair(h.sc, c)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, k_scale_pair(sc8, c)));
         }
         int isum, summs;
         k_finish(t, &h, &y[i], hsum_i32_8(acc), &isum, &summs);
-        sumf = k_accum(sumf, &h, y[i].d, isum, summs);
+        sumf = k_accum(sumf, k_fp16(h.d), k_fp16(h.dmin), y[i].d, isum, summs);
     }
     *s = sumf;
 }
@@ -404,8 +416,9 @@ K_TARGET_AVX512 K_INLINE void k_dot_avx512(dc_type t, int64_t n, float *s, const
         const void *b = x + i * k_block_bytes(t);
         k_hdr h;
         k_hdr_any(t, b, &h);
-        const __m512i sc = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)h.sc));
+        const __m512i sc = _mm512_zextsi256_si512(k_widen(h.sc));
         __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 4
         for (int c = 0; c < K_CHUNKS; c += 2) {
             __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(k_chunk_any(t, b, c)), k_chunk_any(t, b, c + 1), 1);
             __m512i p = _mm512_maddubs_epi16(w, _mm512_loadu_si512(y[i].qs + 32 * c));
@@ -414,7 +427,7 @@ K_TARGET_AVX512 K_INLINE void k_dot_avx512(dc_type t, int64_t n, float *s, const
         }
         int isum, summs;
         k_finish(t, &h, &y[i], _mm512_reduce_add_epi32(acc), &isum, &summs);
-        sumf = k_accum(sumf, &h, y[i].d, isum, summs);
+        sumf = k_accum(sumf, k_fp16(h.d), k_fp16(h.dmin), y[i].d, isum, summs);
     }
     *s = sumf;
 }
