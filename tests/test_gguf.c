@@ -47,6 +47,12 @@ static uint8_t *read_file(const char *path, size_t *size) {
     return p;
 }
 
+/* out = dir/name with the ".gguf" of name replaced by suffix when suffix != NULL. */
+static void model_path(char *out, size_t cap, const char *dir, const char *name, const char *suffix) {
+    int stem = (int)strlen(name) - (suffix ? 5 : 0);
+    if (snprintf(out, cap, "%s/%.*s%s", dir, stem, name, suffix ? suffix : "") >= (int)cap) out[0] = 0;
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Sorted names of the *.gguf files in dir; returns the count. */
@@ -161,8 +167,8 @@ static void check_getters(const char *model, const gguf_file *f, const cJSON *js
 
 static void check_fixture(const char *dir, const char *model) {
     char path[1024], json_path[1024], err[DC_ERR_LEN] = "";
-    snprintf(path, sizeof path, "%s/%s", dir, model);
-    snprintf(json_path, sizeof json_path, "%s/%.*s.expected.json", dir, (int)(strlen(model) - 5), model);
+    model_path(path, sizeof path, dir, model, NULL);
+    model_path(json_path, sizeof json_path, dir, model, ".expected.json");
     size_t n;
     char *text = (char *)read_file(json_path, &n);
     cJSON *json = text ? cJSON_Parse(text) : NULL;
@@ -541,7 +547,7 @@ static void random_flips(const uint8_t *raw, size_t size, size_t data_start) {
 
 static void corrupt_fixture(const char *dir, const char *model) {
     char path[1024], err[DC_ERR_LEN] = "";
-    snprintf(path, sizeof path, "%s/%s", dir, model);
+    model_path(path, sizeof path, dir, model, NULL);
     size_t size;
     uint8_t *raw = read_file(path, &size);
     gguf_file *f = raw ? gguf_open_buffer(raw, size, model, err) : NULL;

@@ -559,8 +559,8 @@ static bool map_file(const char *path, void **map, size_t *size, char err[DC_ERR
 }
 
 gguf_file *gguf_open(const char *path, char err[DC_ERR_LEN]) {
-    void *map;
-    size_t size;
+    void *map = NULL;
+    size_t size = 0;
     if (!map_file(path, &map, &size, err)) return NULL;
     gguf_file *f = gguf_open_buffer(map, size, path, err);
     if (f) f->map = map;

@@ -107,26 +107,24 @@ typedef struct {
 /* Q4_K / Q5_K: 8 six-bit scales and mins in 12 bytes (ggml's
  * get_scale_min_k4): sub-blocks 0-3 in the low 6 bits of bytes 0-3 (scale)
  * and 4-7 (min); sub-blocks 4-7 take their low 4 bits from the nibbles of
- * bytes 8-11 and their high 2 bits from the top bits of bytes 0-3 / 4-7. */
-K_INLINE void k4_scale_min(const uint8_t s[K_SCALE_SIZE], int j, int *sc, int *mn) {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *mn = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-        *mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
+ * bytes 8-11 (scale low, min high) and their high 2 bits from the top bits of
+ * bytes 0-3 (scale) / 4-7 (min). Unpacked four at a time in 32-bit words. */
 K_INLINE void k4_hdr(uint16_t d, uint16_t dmin, const uint8_t s[K_SCALE_SIZE], k_hdr *h) {
+    uint32_t w[3], sc[2], mn[2];
+    memcpy(w, s, sizeof w);
+    sc[0] = w[0] & 0x3f3f3f3f;
+    mn[0] = w[1] & 0x3f3f3f3f;
+    sc[1] = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
+    mn[1] = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
+    uint8_t scb[8], mnb[8];
+    memcpy(scb, sc, sizeof scb);
+    memcpy(mnb, mn, sizeof mnb);
     h->d = d;
     h->dmin = dmin;
     h->off = 0;
     for (int j = 0; j < QK_K / 32; j++) {
-        int sc, mn;
-        k4_scale_min(s, j, &sc, &mn);
-        h->sc[2 * j] = h->sc[2 * j + 1] = (int8_t)sc;
-        h->mn[2 * j] = h->mn[2 * j + 1] = (int8_t)mn;
+        h->sc[2 * j] = h->sc[2 * j + 1] = (int8_t)scb[j];
+        h->mn[2 * j] = h->mn[2 * j + 1] = (int8_t)mnb[j];
     }
 }
 
@@ -160,7 +158,7 @@ K_INLINE void k_hdr_q3_K(const block_q3_K *b, k_hdr *h) {
     h->dmin = 0;
     h->off = 4;
     for (int g = 0; g < K_GROUPS; g++) {
-        int lo = (g < 8 ? b->scales[g] : b->scales[g - 8] >> 4) & 0xF;
+        int lo = (b->scales[g % 8] >> (4 * (g / 8))) & 0xF;
         int hi = (b->scales[8 + g % 4] >> (2 * (g / 4))) & 3;
         h->sc[g] = (int8_t)((lo | hi << 4) - 32);
         h->mn[g] = 0;
