@@ -8,7 +8,9 @@
  *     subnormals, ties to even, overflow, inf, NaN);
  *   - to_float of hand-built blocks against values worked out from the block
  *     format definitions (not from the code under test), and the Q8_0 / Q8_1
- *     quantizers on a hand-built block full of rounding ties;
+ *     quantizers on hand-built blocks: rounding ties (to even), a multiplier
+ *     of 127 / amax (ggml x86, not 1 / d), s = fp16(d * sum q) with d
+ *     unrounded;
  *   - generically, for every type of the table that has a vec_dot (so the
  *     K-quants and IQ4 types are covered as soon as they are filled in), on
  *     random rows of 1, 3, 7 and 17 blocks:
