@@ -20,7 +20,7 @@ static void walk_value(const gguf_value *v) {
     for (uint64_t i = 0; i < v->arr.n; i++) {
         if (v->arr.elem_type == GGUF_TYPE_ARRAY) walk_value(&v->arr.arrs[i]);
         else if (v->arr.elem_type == GGUF_TYPE_STRING) sink += v->arr.strs[i].len;
-        else sink += (uint64_t)gguf_arr_i64(v, i) + (uint64_t)gguf_arr_f64(v, i);
+        else sink += (uint64_t)gguf_arr_i64(v, i) + (gguf_arr_f64(v, i) > 0);
     }
 }
 

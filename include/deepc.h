@@ -40,6 +40,11 @@ int32_t deepc_model_n_vocab(const deepc_model *model);
 int32_t deepc_model_n_ctx_train(const deepc_model *model);
 /* End-of-sequence token id (tokenizer.ggml.eos_token_id), or -1. */
 int32_t deepc_model_token_eos(const deepc_model *model);
+/* Floats the KV cache holds per token of context, over all layers: for
+ * grouped-query attention n_layer * n_head_kv * (head_dim + head_dim_v), for
+ * DeepSeek's latent attention n_layer * (kv_lora_rank + rope_dim). The cache
+ * stores F32, so bytes = 4 x this. */
+int64_t deepc_model_kv_floats_per_token(const deepc_model *model);
 /* "llama", "qwen2", ... */
 const char *deepc_model_arch(const deepc_model *model);
 

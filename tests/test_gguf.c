@@ -221,7 +221,7 @@ static void walk(const gguf_file *f) {
         if (v->type == GGUF_TYPE_ARRAY && v->arr.n && v->arr.elem_type == GGUF_TYPE_STRING)
             sink += v->arr.strs[v->arr.n - 1].len;
         else if (v->type == GGUF_TYPE_ARRAY && v->arr.n && v->arr.elem_type != GGUF_TYPE_ARRAY)
-            sink += (uint64_t)gguf_arr_f64(v, v->arr.n - 1);
+            sink += gguf_arr_f64(v, v->arr.n - 1) > 0;
     }
     for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
         const gguf_tensor *t = gguf_tensor_at(f, i);

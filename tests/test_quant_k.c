@@ -57,10 +57,14 @@ static void check_dequant(dc_type type, const void *block, const double *expect,
 /* ------------------------------------------------------------ 1. layouts */
 
 /* 2 bits of element e in Q2_K/Q3_K qs: byte 32*(e/128) + e%32, bits 2*((e%128)/32) */
-static void put_2bits(uint8_t *qs, int e, int v) { qs[32 * (e / 128) + e % 32] |= (uint8_t)(v << (2 * (e % 128 / 32))); }
+static void put_2bits(uint8_t *qs, int e, int v) {
+    qs[32 * (e / 128) + e % 32] |= (uint8_t)(v << (2 * (e % 128 / 32)));
+}
 
 /* nibble of element e in Q4_K/Q5_K qs: byte 32*(e/64) + e%32, high nibble when (e%64) >= 32 */
-static void put_nibble_k(uint8_t *qs, int e, int v) { qs[32 * (e / 64) + e % 32] |= (uint8_t)(v << (4 * (e % 64 / 32))); }
+static void put_nibble_k(uint8_t *qs, int e, int v) {
+    qs[32 * (e / 64) + e % 32] |= (uint8_t)(v << (4 * (e % 64 / 32)));
+}
 
 /* 6-bit scales and mins of Q4_K/Q5_K in 12 bytes */
 static void pack_scale_min_k4(uint8_t s[12], const int sc[8], const int mn[8]) {
@@ -370,6 +374,7 @@ int main(void) {
             for (int rep = 0; rep < 4; rep++) test_dot(&dot_cases[c], counts[k]);
 
     for (int level = 1; level <= 2; level++)
-        printf("level %d SIMD variants: %s\n", level, dc_vec_dot_variant(DC_TYPE_Q4_K, level) ? "tested" : "not on this CPU");
+        printf("level %d SIMD variants: %s\n", level,
+               dc_vec_dot_variant(DC_TYPE_Q4_K, level) ? "tested" : "not on this CPU");
     return CHECK_DONE();
 }

@@ -48,7 +48,7 @@ static void print_value(const gguf_value *v) {
     }
 }
 
-/* "  label: value" when the key exists, "  label: -" otherwise. */
+/* "label: value" when the key exists, "label: -" otherwise. */
 static void print_key(const gguf_file *f, const char *label, const char *key) {
     const gguf_value *v = gguf_find(f, key);
     printf("%s: ", label);
@@ -92,16 +92,16 @@ static void print_hyperparameters(const gguf_file *f) {
 /* Count of an array-valued key, "-" when absent or not an array. */
 static void print_array_len(const gguf_file *f, const char *label, const char *key) {
     const gguf_value *v = gguf_find(f, key);
-    if (v && v->type == GGUF_TYPE_ARRAY) printf("  %s: %" PRIu64 "\n", label, v->arr.n);
-    else printf("  %s: -\n", label);
+    if (v && v->type == GGUF_TYPE_ARRAY) printf("%s: %" PRIu64 "\n", label, v->arr.n);
+    else printf("%s: -\n", label);
 }
 
 static void print_tokenizer(const gguf_file *f) {
     printf("tokenizer:\n");
     print_key(f, "  model", "tokenizer.ggml.model");
     print_key(f, "  pre", "tokenizer.ggml.pre");
-    print_array_len(f, "tokens", "tokenizer.ggml.tokens");
-    print_array_len(f, "merges", "tokenizer.ggml.merges");
+    print_array_len(f, "  tokens", "tokenizer.ggml.tokens");
+    print_array_len(f, "  merges", "tokenizer.ggml.merges");
     print_key(f, "  bos_token_id", "tokenizer.ggml.bos_token_id");
     print_key(f, "  eos_token_id", "tokenizer.ggml.eos_token_id");
     const gguf_value *tmpl = gguf_find(f, "tokenizer.chat_template");

@@ -16,25 +16,7 @@ deepc_context_params deepc_context_default_params(void) {
     return (deepc_context_params){.n_ctx = 0, .n_seq_max = 1, .n_batch = 512, .n_threads = 0};
 }
 
-/* Largest activation-quantization scratch any matmul of the model needs. */
-static size_t matmul_scratch(const deepc_model *m, int64_t n_batch) {
-    size_t best = dc_matmul_scratch_size(m->output.type, m->output.ne[0], n_batch);
-    for (int il = 0; il < m->hp.n_layer; il++) {
-        const dc_layer *l = &m->layers[il];
-        const dc_tensor *mats[] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->ffn_gate, &l->ffn_up, &l->ffn_down};
-        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++) {
-            size_t s = dc_matmul_scratch_size(mats[i]->type, mats[i]->ne[0], n_batch);
-            best = s > best ? s : best;
-        }
-    }
-    return best;
-}
-
-static float *floats(size_t n, bool *ok) {
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p) *ok = false;
-    return p;
-}
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 deepc_context *deepc_context_create(deepc_model *model, const deepc_context_params *params,
                                     char err[DEEPC_ERR_LEN]) {
@@ -57,32 +39,58 @@ deepc_context *deepc_context_create(deepc_model *model, const deepc_context_para
     c->n_ctx = p.n_ctx;
     c->n_seq = p.n_seq_max;
     c->n_batch = p.n_batch;
-    const size_t nb = (size_t)p.n_batch;
-    const size_t slots = (size_t)hp->n_layer * (size_t)c->n_seq * (size_t)c->n_ctx;
+    const int64_t nh = hp->n_head, k = hp->n_expert_used;
+    const int64_t ff = max64(max64(hp->n_ff, hp->n_ff_shexp), k * hp->n_ff_exp);
+    /* every float scratch buffer: [n_batch][width] */
+    const struct {
+        float **buf;
+        int64_t width;
+    } rows[] = {
+        {&c->x, hp->n_embd},
+        {&c->xn, hp->n_embd},
+        {&c->proj, hp->n_embd},
+        {&c->q, nh * hp->head_dim},
+        {&c->k, hp->kv_k_width},
+        {&c->v, hp->kv_v_width},
+        {&c->qa, max64(hp->q_lora_rank, nh * hp->kv_k_width)},
+        {&c->attn, nh * max64(hp->head_dim_v, hp->kv_lora_rank)},
+        {&c->vo, nh * hp->head_dim_v},
+        {&c->gate, ff},
+        {&c->up, ff},
+        {&c->moe_x, k * hp->n_embd},
+        {&c->moe_out, k * hp->n_embd},
+        {&c->router, hp->n_expert},
+        {&c->sel_w, k},
+        {&c->rope, hp->n_rot},
+        {&c->logits, hp->n_vocab},
+    };
     bool ok = true;
+    int64_t widest = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        *rows[i].buf = calloc((size_t)max64(1, rows[i].width * p.n_batch), sizeof(float));
+        ok &= *rows[i].buf != NULL;
+        widest = max64(widest, rows[i].width);
+    }
+    const size_t slots = (size_t)hp->n_layer * (size_t)c->n_seq * (size_t)c->n_ctx;
+    const size_t n_ops = (size_t)max64(nh, 2 * hp->n_expert);
     c->pool = dc_pool_create(p.n_threads);
     c->seq_len = calloc((size_t)c->n_seq, sizeof *c->seq_len);
-    c->k_cache = floats(slots * (size_t)hp->n_head_kv * (size_t)hp->head_dim, &ok);
-    c->v_cache = floats(slots * (size_t)hp->n_head_kv * (size_t)hp->head_dim_v, &ok);
-    c->x = floats(nb * (size_t)hp->n_embd, &ok);
-    c->xn = floats(nb * (size_t)hp->n_embd, &ok);
-    c->proj = floats(nb * (size_t)hp->n_embd, &ok);
-    c->q = floats(nb * (size_t)hp->n_head * (size_t)hp->head_dim, &ok);
-    c->k = floats(nb * (size_t)hp->n_head_kv * (size_t)hp->head_dim, &ok);
-    c->v = floats(nb * (size_t)hp->n_head_kv * (size_t)hp->head_dim_v, &ok);
-    c->attn = floats(nb * (size_t)hp->n_head * (size_t)hp->head_dim_v, &ok);
-    c->gate = floats(nb * (size_t)hp->n_ff, &ok);
-    c->up = floats(nb * (size_t)hp->n_ff, &ok);
-    c->scores = floats((size_t)p.n_threads * (size_t)c->n_ctx, &ok);
-    c->rope = floats(nb * (size_t)hp->n_rot, &ok);
-    c->logits = floats(nb * (size_t)hp->n_vocab, &ok);
-    c->act_q = malloc(matmul_scratch(model, p.n_batch) + 64);
-    c->logit_row = calloc(nb, sizeof *c->logit_row);
-    c->out_idx = calloc(nb, sizeof *c->out_idx);
-    c->pos_buf = calloc(nb, sizeof *c->pos_buf);
+    c->k_cache = calloc(max64(1, (int64_t)slots * hp->kv_k_width), sizeof(float));
+    c->v_cache = calloc(max64(1, (int64_t)slots * hp->kv_v_width), sizeof(float));
+    c->scores = calloc((size_t)p.n_threads * (size_t)c->n_ctx, sizeof(float));
+    /* converted activations of one dispatch: at most a few inputs of the
+     * widest row, at most 2 bytes per element (F16) */
+    c->act_q = malloc((size_t)p.n_batch * (size_t)widest * 8 + 4096);
+    c->sel = calloc((size_t)max64(1, k * p.n_batch), sizeof *c->sel);
+    c->moe_row = calloc((size_t)max64(1, k * p.n_batch), sizeof *c->moe_row);
+    c->ops = calloc(n_ops, sizeof *c->ops);
+    c->slices = calloc(n_ops, sizeof *c->slices);
+    c->logit_row = calloc((size_t)p.n_batch, sizeof *c->logit_row);
+    c->out_idx = calloc((size_t)p.n_batch, sizeof *c->out_idx);
+    c->pos_buf = calloc((size_t)p.n_batch, sizeof *c->pos_buf);
     c->next_len = calloc((size_t)c->n_seq, sizeof *c->next_len);
-    if (!ok || !c->pool || !c->seq_len || !c->act_q || !c->logit_row || !c->out_idx || !c->pos_buf ||
-        !c->next_len) {
+    if (!ok || !c->pool || !c->seq_len || !c->k_cache || !c->v_cache || !c->scores || !c->act_q || !c->sel ||
+        !c->moe_row || !c->ops || !c->slices || !c->logit_row || !c->out_idx || !c->pos_buf || !c->next_len) {
         dc_err(err, "out of memory creating a context (n_ctx %d, n_seq_max %d, n_batch %d)", c->n_ctx, c->n_seq,
                c->n_batch);
         deepc_context_free(c);
@@ -94,9 +102,10 @@ deepc_context *deepc_context_create(deepc_model *model, const deepc_context_para
 void deepc_context_free(deepc_context *c) {
     if (!c) return;
     if (c->pool) dc_pool_free(c->pool);
-    void *bufs[] = {c->seq_len, c->k_cache, c->v_cache, c->x,      c->xn,     c->proj,      c->q,
-                    c->k,       c->v,       c->attn,    c->gate,   c->up,     c->scores,    c->rope,
-                    c->logits,  c->act_q,   c->logit_row, c->out_idx, c->pos_buf, c->next_len};
+    void *bufs[] = {c->seq_len, c->k_cache, c->v_cache, c->x,      c->xn,      c->proj,    c->q,       c->k,
+                    c->v,       c->qa,      c->attn,    c->vo,     c->gate,    c->up,      c->moe_x,   c->moe_out,
+                    c->router,  c->sel_w,   c->sel,     c->moe_row, c->ops,    c->slices,  c->scores,  c->rope,
+                    c->act_q,   c->logits,  c->logit_row, c->out_idx, c->pos_buf, c->next_len};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(c);
 }
@@ -137,7 +146,7 @@ int deepc_decode(deepc_context *c, const deepc_batch *in, char err[DEEPC_ERR_LEN
         for (int32_t i = 0; i < c->n_batch; i++) c->logit_row[i] = -1;
         return -1;
     }
-    dc_dense_forward(c, &b);
+    dc_forward(c, &b);
     memcpy(c->seq_len, c->next_len, sizeof(int32_t) * (size_t)c->n_seq);
     return 0;
 }

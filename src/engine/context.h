@@ -1,13 +1,15 @@
-/* context.h - a context's internals, shared by engine/ and the model
- * families' forward passes (the files in models/).
+/* context.h - a context's internals, shared by engine/ and the forward pass
+ * (the files in models/).
  *
  * A context owns: the compute pool, the KV cache (one slot of n_ctx
  * positions per sequence), and scratch buffers sized once at creation from
  * the hyperparameters and n_batch - the forward pass never allocates.
  *
- * KV cache layout (F32): k_cache[layer][seq][pos][n_head_kv * head_dim],
- * v_cache likewise with head_dim_v. A sequence holds positions
- * 0..seq_len[seq]-1; a batch appends to the sequences it names.
+ * KV cache layout (F32): k_cache[layer][seq][pos][kv_k_width] and
+ * v_cache[layer][seq][pos][kv_v_width] (see dc_hparams: for grouped-query
+ * attention the K and V heads, for latent attention one row of
+ * kv_lora_rank + rope dims in k_cache and no v_cache). A sequence holds
+ * positions 0..seq_len[seq]-1; a batch appends to the sequences it names.
  */
 #ifndef DC_CONTEXT_H
 #define DC_CONTEXT_H
@@ -31,17 +33,26 @@ struct deepc_context {
     int32_t *seq_len;          /* [n_seq] */
     float *k_cache, *v_cache;
 
-    /* scratch, [n_batch][width] each */
-    float *x;       /* residual stream, n_embd */
-    float *xn;      /* normed input of a block, max(n_embd, ...) */
-    float *q;       /* n_head * head_dim */
-    float *k, *v;   /* n_head_kv * head_dim / head_dim_v */
-    float *attn;    /* n_head * head_dim_v */
-    float *gate, *up; /* n_ff */
-    float *proj;    /* n_embd: output of attention / ffn projections */
+    /* scratch rows, [n_batch][width] each; widths in context.c */
+    float *x;       /* residual stream */
+    float *xn;      /* normed input of a block */
+    float *proj;    /* output of the attention / FFN block */
+    float *q;       /* queries, n_head * head_dim */
+    float *k, *v;   /* new keys / values (MLA: k = latent + rope part) */
+    float *qa;      /* MLA: q-LoRA input, then absorbed queries */
+    float *attn;    /* attention output per head (MLA: latent) */
+    float *vo;      /* MLA: attention output per head after v_b */
+    float *gate, *up; /* FFN hidden rows (MoE: one per token and chosen expert) */
+    float *moe_x, *moe_out; /* MoE: gathered expert inputs / outputs */
+    float *router;  /* MoE: router logits, then probabilities */
+    float *sel_w;   /* MoE: [n_batch][n_expert_used] weights of the chosen experts */
+    int32_t *sel;   /* MoE: [n_batch][n_expert_used] chosen experts */
+    int32_t *moe_row;  /* MoE: expert-major row of (token, choice) */
+    dc_matmul_op *ops; /* matmul ops of one dispatch (heads / experts) */
+    dc_tensor *slices; /* the per-head / per-expert matrices those ops use */
     float *scores;  /* [n_threads][n_ctx] attention scores */
     float *rope;    /* [n_batch][n_rot] cos/sin table */
-    void *act_q;    /* quantized activations for dc_matmul */
+    void *act_q;    /* converted activations for dc_matmul */
     float *logits;  /* [n_batch][n_vocab] */
     int32_t *logit_row; /* [n_batch]: row in logits of token i, or -1 */
     int32_t *out_idx;   /* [n_batch] */
@@ -54,8 +65,15 @@ static inline size_t dc_kv_index(const deepc_context *c, int layer, int32_t seq,
     return (((size_t)layer * (size_t)c->n_seq + (size_t)seq) * (size_t)c->n_ctx + (size_t)pos) * (size_t)w;
 }
 
-/* The dense family's forward pass (models/dense.c): fills ctx->logits rows
- * 0..n_out-1 for the batch's output tokens. */
-void dc_dense_forward(deepc_context *ctx, const dc_batch *b);
+/* forward.c: the whole forward pass; fills ctx->logits rows 0..n_out-1. */
+void dc_forward(deepc_context *c, const dc_batch *b);
+/* forward.c: SwiGLU FFN out = down * (silu(gate * in) * (up * in)) for n rows. */
+void dc_swiglu_ffn(deepc_context *c, const dc_tensor *gate, const dc_tensor *up, const dc_tensor *down,
+                   const float *in, int n, float *out);
+/* moe.c: mixture-of-experts FFN of layer l (+ shared experts) for n rows. */
+void dc_moe_ffn(deepc_context *c, const dc_layer *l, const float *in, int n, float *out);
+/* Attention blocks: x += attention(rmsnorm(x)) for layer il. */
+void dc_gqa_attention(deepc_context *c, const dc_batch *b, int il); /* dense.c */
+void dc_mla_attention(deepc_context *c, const dc_batch *b, int il); /* deepseek2.c */
 
 #endif

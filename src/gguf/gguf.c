@@ -622,12 +622,13 @@ int gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out, char err[DC
     const gguf_value *v = gguf_find(f, key);
     if (!v) return 0;
     if (!is_unsigned(v->type) && !is_signed(v->type)) return lookup_error(f, key, err, "an integer", v);
-    if ((is_signed(v->type) && v->i64 < 0) || (is_unsigned(v->type) && v->u64 > UINT32_MAX) ||
-        (is_signed(v->type) && v->i64 > (int64_t)UINT32_MAX)) {
+    bool negative = is_signed(v->type) && v->i64 < 0;
+    uint64_t x = is_signed(v->type) ? (uint64_t)v->i64 : v->u64;
+    if (negative || x > UINT32_MAX) {
         dc_err(err, "%s: key '%s': value out of range for u32", f->path, key);
         return -1;
     }
-    *out = is_signed(v->type) ? (uint32_t)v->i64 : (uint32_t)v->u64;
+    *out = (uint32_t)x;
     return 1;
 }
 

@@ -11,6 +11,7 @@
 #ifndef DC_KERNELS_H
 #define DC_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,15 +27,35 @@ typedef struct {
 
 /* ---- matmul.c ---------------------------------------------------------- */
 
-/* Scratch bytes dc_matmul needs to quantize n_tok activation rows of width
- * n_in for weights of type wtype. */
+/* Scratch bytes one op needs to convert n_tok activation rows of width n_in
+ * for weights of type wtype (0 for F32 weights, which read x in place). */
 size_t dc_matmul_scratch_size(uint32_t wtype, int64_t n_in, int64_t n_tok);
 
-/* y[t][r] = sum_i w[r][i] * x[t][i] for t < n_tok, r < ne1 (w: [n_in, ne1],
- * x: [n_tok][n_in], y: [n_tok][ne1]). Activations are first converted to the
- * weight type's vec_dot_type in scratch, then rows are split over threads. */
-void dc_matmul(dc_pool *pool, const dc_tensor *w, const float *x, int64_t n_tok, float *y,
-               void *scratch);
+/* One matrix product: y[t*y_stride + r] = sum_i w[r][i] * x[t*x_stride + i]
+ * for t < n_tok, r < w->ne[1] (w is 2-D: [n_in = ne[0], ne[1]]). */
+typedef struct {
+    const dc_tensor *w;
+    const float *x;
+    size_t x_stride;     /* floats between consecutive token rows of x */
+    int64_t n_tok;
+    float *y;
+    size_t y_stride;     /* floats between consecutive token rows of y */
+    /* set by dc_matmul_many: */
+    const void *xq;
+    size_t xq_row_bytes;
+    bool xq_owner;
+} dc_matmul_op;
+
+/* Runs n_ops products in one parallel dispatch. scratch must hold the sum of
+ * dc_matmul_scratch_size over the ops. */
+void dc_matmul_many(dc_pool *pool, dc_matmul_op *ops, int n_ops, void *scratch);
+
+/* dc_matmul_many with one op over contiguous rows: w [n_in, n_out],
+ * x [n_tok][n_in], y [n_tok][n_out]. */
+void dc_matmul(dc_pool *pool, const dc_tensor *w, const float *x, int64_t n_tok, float *y, void *scratch);
+
+/* Matrix i of a 3-D tensor [ne0, ne1, ne2] (an expert, a head) as a 2-D view. */
+dc_tensor dc_tensor_slice(const dc_tensor *t, int64_t i);
 
 /* Row `row` of w as floats (embedding lookup). */
 void dc_get_row(const dc_tensor *w, int64_t row, float *out);

@@ -15,7 +15,8 @@
  * small pieces: its header unpacking (k_hdr_*: d, dmin, sc, mn, off - shared
  * by every level), its quants in element order (k_quants_*: the scalar
  * reference) and the 32 quants of chunk c = e / 32 as one AVX2 vector
- * (k_chunk_*, used by both SIMD levels). Generic drivers do the rest.
+ * (k_chunk_*, used by both SIMD levels), kept side by side per type.
+ * Generic drivers, inlined into per-type entry points, do the rest.
  *
  * Q8_K (quantize_row_q8_K_ref, which is also what ggml's x86 CPU backend
  * runs): per super-block the signed element of largest magnitude `max`,
@@ -29,8 +30,10 @@
  *     sumf += (d * y.d) * isum - (dmin * y.d) * summs
  * The SIMD versions multiply the unsigned u with q8 (maddubs: u8 x s8) and
  * take the zero point out through the bsums (off * sum_g sc[g] * bsums[g]);
- * the integers are exact, the float expression is the same, so all levels
- * agree bit for bit (FP contraction is off for that reason).
+ * the integers are exact and the float expression is the same, so all
+ * levels agree bit for bit as long as the compiler does not contract it into
+ * FMAs (off below for clang; GCC contracts only outside ISO C modes, e.g.
+ * with -std=gnu17 - then the levels differ by rounding noise).
  * Q8_K quants lie in [-127, 127], which keeps maddubs' int16 pair sums
  * (at most 2 * 63 * 127) from saturating.
  */
@@ -97,46 +100,68 @@ static void dequantize_row_q8_K(const void *vx, float *y, int64_t n) {
 
 /* ---------------------------------------------------- per-type unpacking */
 
+/* Per type: the header (k_hdr_*), the quants in element order for the scalar
+ * reference (k_quants_*) and, beside them, their SIMD twin: the 32 quants of
+ * chunk c = elements 32c..32c+31 as unsigned bytes in one AVX2 register
+ * (k_chunk_*, used by the AVX2 and AVX-512 dot products). */
+
+/* (v >> shift) & mask on every byte (shift < 8). */
+K_TARGET_AVX2 K_INLINE __m256i k_bits(__m256i v, int shift, int mask) {
+    return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi8((char)mask));
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_load32(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* A super-block's header, unpacked. The 16 group scales and mins are int8
+ * bytes packed in two 64-bit words each (byte g%8 of word g/8), so that the
+ * SIMD paths can move them into a vector register without a trip through
+ * memory; k_group() reads one. */
 typedef struct {
-    uint16_t d, dmin;     /* fp16 super-block scales (dmin 0 without mins) */
-    int8_t sc[K_GROUPS];  /* scale of each group of 16 */
-    int8_t mn[K_GROUPS];  /* min of each group of 16 (0 without mins) */
-    int off;              /* zero point: signed quant = u - off */
+    uint16_t d, dmin; /* fp16 super-block scales (dmin 0 without mins) */
+    uint64_t sc[2];   /* scale of each group of 16 */
+    uint64_t mn[2];   /* min of each group of 16 (0 without mins) */
+    int off;          /* zero point: signed quant = u - off */
 } k_hdr;
+
+static inline int k_group(const uint64_t w[2], int g) { return (int8_t)(w[g / 8] >> (8 * (g % 8))); }
+
+/* 4 bytes b0..b3 -> 8 bytes b0 b0 b1 b1 b2 b2 b3 b3 */
+static inline uint64_t k_double_bytes(uint32_t x) {
+    uint64_t y = x;
+    y = (y | y << 16) & 0x0000ffff0000ffffull;
+    y = (y | y << 8) & 0x00ff00ff00ff00ffull;
+    return y | y << 8;
+}
 
 /* Q4_K / Q5_K: 8 six-bit scales and mins in 12 bytes (ggml's
  * get_scale_min_k4): sub-blocks 0-3 in the low 6 bits of bytes 0-3 (scale)
  * and 4-7 (min); sub-blocks 4-7 take their low 4 bits from the nibbles of
  * bytes 8-11 (scale low, min high) and their high 2 bits from the top bits of
- * bytes 0-3 (scale) / 4-7 (min). Unpacked four at a time in 32-bit words. */
+ * bytes 0-3 (scale) / 4-7 (min). Unpacked four at a time in 32-bit words;
+ * each sub-block's value serves both of its groups. */
 K_INLINE void k4_hdr(uint16_t d, uint16_t dmin, const uint8_t s[K_SCALE_SIZE], k_hdr *h) {
-    uint32_t w[3], sc[2], mn[2];
+    uint32_t w[3];
     memcpy(w, s, sizeof w);
-    sc[0] = w[0] & 0x3f3f3f3f;
-    mn[0] = w[1] & 0x3f3f3f3f;
-    sc[1] = (w[2] & 0x0f0f0f0f) | ((w[0] >> 6) & 0x03030303) << 4;
-    mn[1] = ((w[2] >> 4) & 0x0f0f0f0f) | ((w[1] >> 6) & 0x03030303) << 4;
-    uint8_t scb[8], mnb[8];
-    memcpy(scb, sc, sizeof scb);
-    memcpy(mnb, mn, sizeof mnb);
     h->d = d;
     h->dmin = dmin;
     h->off = 0;
-    for (int j = 0; j < QK_K / 32; j++) {
-        h->sc[2 * j] = h->sc[2 * j + 1] = (int8_t)scb[j];
-        h->mn[2 * j] = h->mn[2 * j + 1] = (int8_t)mnb[j];
-    }
+    h->sc[0] = k_double_bytes(w[0] & 0x3f3f3f3f);
+    h->mn[0] = k_double_bytes(w[1] & 0x3f3f3f3f);
+    h->sc[1] = k_double_bytes((w[2] & 0x0f0f0f0f) | (w[0] >> 6 & 0x03030303) << 4);
+    h->mn[1] = k_double_bytes((w[2] >> 4 & 0x0f0f0f0f) | (w[1] >> 6 & 0x03030303) << 4);
 }
 
 /* Q2_K: scales[g] = scale (low nibble) | min (high nibble). Quants: 2 bits,
  * element 128h + 32j + l at bits 2j of qs[32h + l]. */
 K_INLINE void k_hdr_q2_K(const block_q2_K *b, k_hdr *h) {
+    uint64_t w[2];
+    memcpy(w, b->scales, sizeof w);
     h->d = b->d;
     h->dmin = b->dmin;
     h->off = 0;
-    for (int g = 0; g < K_GROUPS; g++) {
-        h->sc[g] = (int8_t)(b->scales[g] & 0xF);
-        h->mn[g] = (int8_t)(b->scales[g] >> 4);
+    for (int k = 0; k < 2; k++) {
+        h->sc[k] = w[k] & 0x0f0f0f0f0f0f0f0full;
+        h->mn[k] = w[k] >> 4 & 0x0f0f0f0f0f0f0f0full;
     }
 }
 
@@ -149,25 +174,40 @@ static void k_quants_q2_K(const block_q2_K *b, uint8_t u[QK_K]) {
     for (int e = 0; e < QK_K; e++) u[e] = (uint8_t)k_2bits(b->qs, e);
 }
 
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q2_K(const block_q2_K *b, int c) {
+    return k_bits(k_load32(b->qs + 32 * (c / 4)), 2 * (c % 4), 3);
+}
+
 /* Q3_K: 16 six-bit scales, offset by 32: low 4 bits in the nibbles of bytes
  * 0-7 (groups 0-7 low nibble, 8-15 high nibble), high 2 bits in bytes 8-11
- * (group g at bits 2*(g/4) of byte 8 + g%4). Quant = the 2 bits as in Q2_K
- * plus 4 * bit e/32 of hmask[e % 32], minus 4. */
+ * (group g at bits 2*(g/4) of byte 8 + g%4); unpacked four at a time in
+ * 32-bit words. Quant = the 2 bits as in Q2_K plus 4 * bit e/32 of
+ * hmask[e % 32], minus 4. */
 K_INLINE void k_hdr_q3_K(const block_q3_K *b, k_hdr *h) {
+    uint32_t w[3];
+    memcpy(w, b->scales, sizeof w);
+    const uint64_t lo = w[0] | (uint64_t)w[1] << 32, hi = w[2];
+    /* groups 0-7: low nibbles of bytes 0-7, high bits 0-1 (0-3) and 2-3 (4-7) of bytes 8-11 */
+    const uint64_t s6_0 = (lo & 0x0f0f0f0f0f0f0f0full) | ((hi | hi << 30) & 0x0303030303030303ull) << 4;
+    /* groups 8-15: high nibbles, high bits 4-5 (8-11) and 6-7 (12-15) */
+    const uint64_t s6_1 = (lo >> 4 & 0x0f0f0f0f0f0f0f0full) | ((hi >> 4 | hi << 26) & 0x0303030303030303ull) << 4;
     h->d = b->d;
     h->dmin = 0;
     h->off = 4;
-    for (int g = 0; g < K_GROUPS; g++) {
-        int lo = (b->scales[g % 8] >> (4 * (g / 8))) & 0xF;
-        int hi = (b->scales[8 + g % 4] >> (2 * (g / 4))) & 3;
-        h->sc[g] = (int8_t)((lo | hi << 4) - 32);
-        h->mn[g] = 0;
-    }
+    /* bytewise s6 - 32 without borrows between bytes: (s6 + 96) ^ 128 */
+    h->sc[0] = ((s6_0 | 0x8080808080808080ull) - 0x2020202020202020ull) ^ 0x8080808080808080ull;
+    h->sc[1] = ((s6_1 | 0x8080808080808080ull) - 0x2020202020202020ull) ^ 0x8080808080808080ull;
+    h->mn[0] = h->mn[1] = 0;
 }
 
 static void k_quants_q3_K(const block_q3_K *b, uint8_t u[QK_K]) {
     for (int e = 0; e < QK_K; e++)
         u[e] = (uint8_t)(k_2bits(b->qs, e) | ((b->hmask[e % 32] >> (e / 32)) & 1) << 2);
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q3_K(const block_q3_K *b, int c) {
+    __m256i hbit = _mm256_slli_epi16(k_bits(k_load32(b->hmask), c, 1), 2);
+    return _mm256_or_si256(k_bits(k_load32(b->qs + 32 * (c / 4)), 2 * (c % 4), 3), hbit);
 }
 
 /* Q4_K: element 64k + l (l < 32) is the low nibble of qs[32k + l], element
@@ -182,12 +222,21 @@ static void k_quants_q4_K(const block_q4_K *b, uint8_t u[QK_K]) {
     for (int e = 0; e < QK_K; e++) u[e] = (uint8_t)k_nibble(b->qs, e);
 }
 
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q4_K(const block_q4_K *b, int c) {
+    return k_bits(k_load32(b->qs + 32 * (c / 2)), 4 * (c % 2), 0xF);
+}
+
 /* Q5_K: Q4_K's nibble plus 16 * bit e/32 of qh[e % 32]. */
 K_INLINE void k_hdr_q5_K(const block_q5_K *b, k_hdr *h) { k4_hdr(b->d, b->dmin, b->scales, h); }
 
 static void k_quants_q5_K(const block_q5_K *b, uint8_t u[QK_K]) {
     for (int e = 0; e < QK_K; e++)
         u[e] = (uint8_t)(k_nibble(b->qs, e) | ((b->qh[e % 32] >> (e / 32)) & 1) << 4);
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_chunk_q5_K(const block_q5_K *b, int c) {
+    __m256i hbit = _mm256_slli_epi16(k_bits(k_load32(b->qh), c, 1), 4);
+    return _mm256_or_si256(k_bits(k_load32(b->qs + 32 * (c / 2)), 4 * (c % 2), 0xF), hbit);
 }
 
 /* Q6_K: int8 scale per group; in each half h of 128 elements, element
@@ -198,10 +247,8 @@ K_INLINE void k_hdr_q6_K(const block_q6_K *b, k_hdr *h) {
     h->d = b->d;
     h->dmin = 0;
     h->off = 32;
-    for (int g = 0; g < K_GROUPS; g++) {
-        h->sc[g] = b->scales[g];
-        h->mn[g] = 0;
-    }
+    memcpy(h->sc, b->scales, sizeof h->sc);
+    h->mn[0] = h->mn[1] = 0;
 }
 
 static void k_quants_q6_K(const block_q6_K *b, uint8_t u[QK_K]) {
@@ -211,34 +258,6 @@ static void k_quants_q6_K(const block_q6_K *b, uint8_t u[QK_K]) {
         int hi = (b->qh[32 * half + l] >> (2 * j)) & 3;
         u[e] = (uint8_t)(lo | hi << 4);
     }
-}
-
-/* ------------------------------------------ SIMD chunk unpacking (AVX2) */
-
-/* (v >> shift) & mask on every byte (shift < 8). */
-K_TARGET_AVX2 K_INLINE __m256i k_bits(__m256i v, int shift, int mask) {
-    return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi8((char)mask));
-}
-
-K_TARGET_AVX2 K_INLINE __m256i k_load32(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
-
-/* Chunk c = elements 32c..32c+31, as unsigned bytes; mirrors k_quants_*. */
-K_TARGET_AVX2 K_INLINE __m256i k_chunk_q2_K(const block_q2_K *b, int c) {
-    return k_bits(k_load32(b->qs + 32 * (c / 4)), 2 * (c % 4), 3);
-}
-
-K_TARGET_AVX2 K_INLINE __m256i k_chunk_q3_K(const block_q3_K *b, int c) {
-    __m256i hbit = _mm256_slli_epi16(k_bits(k_load32(b->hmask), c, 1), 2);
-    return _mm256_or_si256(k_bits(k_load32(b->qs + 32 * (c / 4)), 2 * (c % 4), 3), hbit);
-}
-
-K_TARGET_AVX2 K_INLINE __m256i k_chunk_q4_K(const block_q4_K *b, int c) {
-    return k_bits(k_load32(b->qs + 32 * (c / 2)), 4 * (c % 2), 0xF);
-}
-
-K_TARGET_AVX2 K_INLINE __m256i k_chunk_q5_K(const block_q5_K *b, int c) {
-    __m256i hbit = _mm256_slli_epi16(k_bits(k_load32(b->qh), c, 1), 4);
-    return _mm256_or_si256(k_bits(k_load32(b->qs + 32 * (c / 2)), 4 * (c % 2), 0xF), hbit);
 }
 
 K_TARGET_AVX2 K_INLINE __m256i k_chunk_q6_K(const block_q6_K *b, int c) {
@@ -312,7 +331,7 @@ K_INLINE void k_to_float(dc_type t, const void *vx, float *y, int64_t n) {
         k_quants_any(t, b, u);
         const float d = dc_fp16_to_fp32(h.d), dmin = dc_fp16_to_fp32(h.dmin);
         for (int g = 0; g < K_GROUPS; g++) {
-            const float dl = d * h.sc[g], ml = dmin * h.mn[g];
+            const float dl = d * k_group(h.sc, g), ml = dmin * k_group(h.mn, g);
             for (int l = 0; l < 16; l++) *y++ = dl * (float)(u[16 * g + l] - h.off) - ml;
         }
     }
@@ -332,8 +351,8 @@ K_INLINE void k_dot_ref(dc_type t, int64_t n, float *s, const void *vx, const vo
         for (int g = 0; g < K_GROUPS; g++) {
             int dot = 0;
             for (int l = 0; l < 16; l++) dot += (u[16 * g + l] - h.off) * y[i].qs[16 * g + l];
-            isum += h.sc[g] * dot;
-            summs += h.mn[g] * y[i].bsums[g];
+            isum += k_group(h.sc, g) * dot;
+            summs += k_group(h.mn, g) * y[i].bsums[g];
         }
         sumf = k_accum(sumf, dc_fp16_to_fp32(h.d), dc_fp16_to_fp32(h.dmin), y[i].d, isum, summs);
     }
@@ -351,10 +370,13 @@ K_TARGET_AVX2 K_INLINE int hsum_i32_8(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-/* 16 int8 group values (the header's sc or mn) as 16 int16 lanes. */
-K_TARGET_AVX2 K_INLINE __m256i k_widen(const int8_t v[K_GROUPS]) {
-    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)v));
+/* The header's 16 int8 group values (sc or mn) in one register. */
+K_TARGET_AVX2 K_INLINE __m128i k_groups8(const uint64_t w[2]) {
+    return _mm_set_epi64x((long long)w[1], (long long)w[0]);
 }
+
+/* ... and as 16 int16 lanes. */
+K_TARGET_AVX2 K_INLINE __m256i k_widen(const uint64_t w[2]) { return _mm256_cvtepi8_epi16(k_groups8(w)); }
 
 /* sum_g w[g] * bsums[g] */
 K_TARGET_AVX2 K_INLINE int k_bsum_dot(const block_q8_K *y, __m256i w) {
@@ -373,7 +395,8 @@ K_TARGET_AVX2 K_INLINE void k_finish(dc_type t, const k_hdr *h, const block_q8_K
  * the 16 int8 group scales in sc8. */
 K_TARGET_AVX2 K_INLINE __m256i k_scale_pair(__m128i sc8, int c) {
     const unsigned long long bytes = 0x0101010101010101ull;
-    const __m128i pick = _mm_set_epi64x((long long)(bytes * (unsigned)(2 * c + 1)), (long long)(bytes * (unsigned)(2 * c)));
+    const __m128i pick =
+        _mm_set_epi64x((long long)(bytes * (unsigned)(2 * c + 1)), (long long)(bytes * (unsigned)(2 * c)));
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
 }
 
@@ -385,7 +408,7 @@ K_TARGET_AVX2 K_INLINE void k_dot_avx2(dc_type t, int64_t n, float *s, const voi
         const void *b = x + i * k_block_bytes(t);
         k_hdr h;
         k_hdr_any(t, b, &h);
-        const __m128i sc8 = _mm_loadu_si128((const __m128i *)h.sc);
+        const __m128i sc8 = k_groups8(h.sc);
         __m256i acc = _mm256_setzero_si256();
 #pragma GCC unroll 8
         for (int c = 0; c < K_CHUNKS; c++) {
@@ -420,7 +443,8 @@ K_TARGET_AVX512 K_INLINE void k_dot_avx512(dc_type t, int64_t n, float *s, const
         for (int c = 0; c < K_CHUNKS; c += 2) {
             __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(k_chunk_any(t, b, c)), k_chunk_any(t, b, c + 1), 1);
             __m512i p = _mm512_maddubs_epi16(w, _mm512_loadu_si512(y[i].qs + 32 * c));
-            __m512i scales = _mm512_permutexvar_epi16(_mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(2 * c))), sc);
+            __m512i lanes = _mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(2 * c)));
+            __m512i scales = _mm512_permutexvar_epi16(lanes, sc);
             acc = _mm512_dpwssd_epi32(acc, p, scales);
         }
         int isum, summs;
