@@ -48,11 +48,18 @@ int64_t deepc_model_kv_floats_per_token(const deepc_model *model);
 /* "llama", "qwen2", ... */
 const char *deepc_model_arch(const deepc_model *model);
 
+/* How the KV cache stores keys and values. */
+typedef enum {
+    DEEPC_KV_F16 = 0, /* half precision, attention as llama.cpp's flash attention computes it (default) */
+    DEEPC_KV_F32 = 1, /* single precision, plain softmax: the exact configuration */
+} deepc_kv_type;
+
 typedef struct {
     int32_t n_ctx;       /* positions per sequence (0: min(model's training context, 4096)) */
     int32_t n_seq_max;   /* sequences (KV-cache slots), >= 1 */
     int32_t n_batch;     /* most tokens per deepc_decode call */
     int32_t n_threads;   /* worker threads (0: all cores) */
+    deepc_kv_type kv_type;
 } deepc_context_params;
 
 deepc_context_params deepc_context_default_params(void);

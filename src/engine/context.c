@@ -24,7 +24,7 @@ deepc_context *deepc_context_create(deepc_model *model, const deepc_context_para
     const dc_hparams *hp = &model->hp;
     if (p.n_ctx <= 0) p.n_ctx = hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
     if (p.n_threads <= 0) p.n_threads = dc_n_cpus();
-    if (p.n_seq_max < 1 || p.n_seq_max > 4096 || p.n_batch < 1 || p.n_batch > 65536 || p.n_ctx > (1 << 24) ||
+    if ((p.kv_type != DEEPC_KV_F16 && p.kv_type != DEEPC_KV_F32) || p.n_seq_max < 1 || p.n_seq_max > 4096 || p.n_batch < 1 || p.n_batch > 65536 || p.n_ctx > (1 << 24) ||
         p.n_threads > 1024) {
         dc_err(err, "invalid context parameters: n_ctx %d, n_seq_max %d, n_batch %d, n_threads %d", p.n_ctx,
                p.n_seq_max, p.n_batch, p.n_threads);
@@ -75,9 +75,14 @@ deepc_context *deepc_context_create(deepc_model *model, const deepc_context_para
     const size_t n_ops = (size_t)max64(nh, 2 * hp->n_expert);
     c->pool = dc_pool_create(p.n_threads);
     c->seq_len = calloc((size_t)c->n_seq, sizeof *c->seq_len);
-    c->k_cache = calloc(max64(1, (int64_t)slots * hp->kv_k_width), sizeof(float));
-    c->v_cache = calloc(max64(1, (int64_t)slots * hp->kv_v_width), sizeof(float));
+    c->kv_f16 = p.kv_type != DEEPC_KV_F32;
+    const size_t elt = c->kv_f16 ? sizeof(uint16_t) : sizeof(float);
+    c->k_cache = calloc(max64(1, (int64_t)slots * hp->kv_k_width), elt);
+    c->v_cache = calloc(max64(1, (int64_t)slots * hp->kv_v_width), elt);
     c->scores = calloc((size_t)p.n_threads * (size_t)c->n_ctx, sizeof(float));
+    c->attn_f16 = calloc((size_t)p.n_threads * (size_t)(hp->kv_k_width + max64(hp->kv_v_width, hp->kv_lora_rank) +
+                                                         nh * hp->head_dim),
+                         sizeof(uint16_t));
     /* converted activations of one dispatch: at most a few inputs of the
      * widest row, at most 2 bytes per element (F16) */
     c->act_q = malloc((size_t)p.n_batch * (size_t)widest * 8 + 4096);
@@ -89,7 +94,7 @@ deepc_context *deepc_context_create(deepc_model *model, const deepc_context_para
     c->out_idx = calloc((size_t)p.n_batch, sizeof *c->out_idx);
     c->pos_buf = calloc((size_t)p.n_batch, sizeof *c->pos_buf);
     c->next_len = calloc((size_t)c->n_seq, sizeof *c->next_len);
-    if (!ok || !c->pool || !c->seq_len || !c->k_cache || !c->v_cache || !c->scores || !c->act_q || !c->sel ||
+    if (!ok || !c->pool || !c->seq_len || !c->k_cache || !c->v_cache || !c->scores || !c->attn_f16 || !c->act_q || !c->sel ||
         !c->moe_row || !c->ops || !c->slices || !c->logit_row || !c->out_idx || !c->pos_buf || !c->next_len) {
         dc_err(err, "out of memory creating a context (n_ctx %d, n_seq_max %d, n_batch %d)", c->n_ctx, c->n_seq,
                c->n_batch);
@@ -104,10 +109,25 @@ void deepc_context_free(deepc_context *c) {
     if (c->pool) dc_pool_free(c->pool);
     void *bufs[] = {c->seq_len, c->k_cache, c->v_cache, c->x,      c->xn,      c->proj,    c->q,       c->k,
                     c->v,       c->qa,      c->attn,    c->vo,     c->gate,    c->up,      c->moe_x,   c->moe_out,
-                    c->router,  c->sel_w,   c->sel,     c->moe_row, c->ops,    c->slices,  c->scores,  c->rope,
+                    c->router,  c->sel_w,   c->sel,     c->moe_row, c->ops,    c->slices,  c->scores,  c->attn_f16, c->rope,
                     c->act_q,   c->logits,  c->logit_row, c->out_idx, c->pos_buf, c->next_len};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(c);
+}
+
+void dc_context_attend(deepc_context *c, int ith, float *out, const float *q, int layer, int32_t seq, int64_t n_kv,
+                       const void *k_cache, int64_t k_width, int64_t k_off, const void *v_cache, int64_t v_width,
+                       int64_t v_off, int head_dim, int head_dim_v, float scale) {
+    const size_t k0 = dc_kv_index(c, layer, seq, 0, k_width) + (size_t)k_off;
+    const size_t v0 = dc_kv_index(c, layer, seq, 0, v_width) + (size_t)v_off;
+    if (c->kv_f16) {
+        uint16_t *scratch = c->attn_f16 + (size_t)ith * (size_t)(head_dim + head_dim_v);
+        dc_attend_head_f16(out, q, (const uint16_t *)k_cache + k0, (size_t)k_width, (const uint16_t *)v_cache + v0,
+                           (size_t)v_width, n_kv, head_dim, head_dim_v, scale, scratch);
+    } else {
+        dc_attend_head(out, q, (const float *)k_cache + k0, (size_t)k_width, (const float *)v_cache + v0,
+                       (size_t)v_width, n_kv, head_dim, head_dim_v, scale, c->scores + (size_t)ith * (size_t)c->n_ctx);
+    }
 }
 
 /* Checks the batch and fills positions and output indices. No state changes. */

@@ -5,7 +5,7 @@
  * positions per sequence), and scratch buffers sized once at creation from
  * the hyperparameters and n_batch - the forward pass never allocates.
  *
- * KV cache layout (F32): k_cache[layer][seq][pos][kv_k_width] and
+ * KV cache layout (F16 or F32 elements): k_cache[layer][seq][pos][kv_k_width] and
  * v_cache[layer][seq][pos][kv_v_width] (see dc_hparams: for grouped-query
  * attention the K and V heads, for latent attention one row of
  * kv_lora_rank + rope dims in k_cache and no v_cache). A sequence holds
@@ -31,7 +31,8 @@ struct deepc_context {
     dc_pool *pool;
     int32_t n_ctx, n_seq, n_batch;
     int32_t *seq_len;          /* [n_seq] */
-    float *k_cache, *v_cache;
+    bool kv_f16;               /* cache element: F16 (true) or F32 */
+    void *k_cache, *v_cache;
 
     /* scratch rows, [n_batch][width] each; widths in context.c */
     float *x;       /* residual stream */
@@ -50,7 +51,8 @@ struct deepc_context {
     int32_t *moe_row;  /* MoE: expert-major row of (token, choice) */
     dc_matmul_op *ops; /* matmul ops of one dispatch (heads / experts) */
     dc_tensor *slices; /* the per-head / per-expert matrices those ops use */
-    float *scores;  /* [n_threads][n_ctx] attention scores */
+    float *scores;  /* [n_threads][n_ctx] attention scores (F32 cache) */
+    uint16_t *attn_f16; /* [n_threads][kv_k_width + kv_v_width] query + accumulator (F16 cache) */
     float *rope;    /* [n_batch][n_rot] cos/sin table */
     void *act_q;    /* converted activations for dc_matmul */
     float *logits;  /* [n_batch][n_vocab] */
@@ -64,6 +66,13 @@ struct deepc_context {
 static inline size_t dc_kv_index(const deepc_context *c, int layer, int32_t seq, int32_t pos, int64_t w) {
     return (((size_t)layer * (size_t)c->n_seq + (size_t)seq) * (size_t)c->n_ctx + (size_t)pos) * (size_t)w;
 }
+
+/* Attention of one query head (q: head_dim floats) over positions 0..n_kv-1
+ * of a cache row layout: keys at element k_off of each row of k_width, values
+ * at v_off of rows of v_width (v_cache may be k_cache). Thread ith's scratch. */
+void dc_context_attend(deepc_context *c, int ith, float *out, const float *q, int layer, int32_t seq, int64_t n_kv,
+                       const void *k_cache, int64_t k_width, int64_t k_off, const void *v_cache, int64_t v_width,
+                       int64_t v_off, int head_dim, int head_dim_v, float scale);
 
 /* forward.c: the whole forward pass; fills ctx->logits rows 0..n_out-1. */
 void dc_forward(deepc_context *c, const dc_batch *b);

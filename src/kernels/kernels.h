@@ -107,4 +107,12 @@ void dc_attend_head(float *out, const float *q, const float *k, size_t k_stride,
                     size_t v_stride, int64_t n_kv, int head_dim, int head_dim_v, float scale,
                     float *scores);
 
+/* The same over an F16 cache with llama.cpp's flash-attention arithmetic
+ * (see attention.c). scratch: head_dim + head_dim_v halves. */
+void dc_attend_head_f16(float *out, const float *q, const uint16_t *k, size_t k_stride, const uint16_t *v,
+                        size_t v_stride, int64_t n_kv, int head_dim, int head_dim_v, float scale, uint16_t *scratch);
+
+/* Writes n floats of row at element `index` of a cache of F32 or F16 elements. */
+void dc_kv_store(void *cache, bool f16, size_t index, const float *row, int64_t n);
+
 #endif

@@ -42,10 +42,8 @@ void dc_softmax(float *x, int64_t n) {
 }
 
 float dc_dot_f32(const float *a, const float *b, int64_t n) {
-    static dc_vec_dot_fn dot;
-    if (!dot) dot = dc_type_get(DC_TYPE_F32)->vec_dot;
     float s;
-    dot(n, &s, a, b);
+    dc_type_get(DC_TYPE_F32)->vec_dot(n, &s, a, b);
     return s;
 }
 

@@ -93,15 +93,14 @@ static void attend_latent(void *arg, int ith, int nth) {
     deepc_context *c = j->ctx;
     const dc_hparams *hp = &c->model->hp;
     const int64_t row = hp->kv_k_width, lora = hp->kv_lora_rank;
-    float *scores = c->scores + (size_t)ith * (size_t)c->n_ctx;
     int64_t i0, i1;
     dc_split((int64_t)j->b->n_tokens * hp->n_head, ith, nth, &i0, &i1);
     for (int64_t i = i0; i < i1; i++) {
         const int t = (int)(i / hp->n_head);
-        const float *cache = c->k_cache + dc_kv_index(c, j->layer, j->b->seq[t], 0, row);
         /* keys are whole cached rows [c | k_pe]; values their latent part c */
-        dc_attend_head(c->attn + i * lora, c->qa + i * row, cache, (size_t)row, cache, (size_t)row,
-                       (int64_t)j->b->pos[t] + 1, (int)row, (int)lora, hp->kq_scale, scores);
+        dc_context_attend(c, ith, c->attn + i * lora, c->qa + i * row, j->layer, j->b->seq[t],
+                          (int64_t)j->b->pos[t] + 1, c->k_cache, row, 0, c->k_cache, row, 0, (int)row, (int)lora,
+                          hp->kq_scale);
     }
 }
 
@@ -136,7 +135,7 @@ void dc_mla_attention(deepc_context *c, const dc_batch *b, int il) {
         dc_rmsnorm(kv, kv, l->kv_a_norm.data, lora, hp->norm_eps);
         dc_rope_apply(&hp->rope, cs, kv + lora, 1, hp->n_rot);
         dc_rope_apply(&hp->rope, cs, c->q + t * q_w + nope, nh, (int)hd);
-        memcpy(c->k_cache + dc_kv_index(c, il, b->seq[t], b->pos[t], row), kv, sizeof(float) * row);
+        dc_kv_store(c->k_cache, c->kv_f16, dc_kv_index(c, il, b->seq[t], b->pos[t], row), kv, row);
         /* absorbed query rows [q_abs (filled below) | q_pe] */
         for (int h = 0; h < nh; h++)
             memcpy(c->qa + ((size_t)t * nh + h) * row + lora, c->q + t * q_w + h * hd + nope, sizeof(float) * hp->n_rot);

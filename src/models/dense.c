@@ -67,18 +67,15 @@ static void attend_all(void *arg, int ith, int nth) {
     deepc_context *c = j->ctx;
     const dc_hparams *hp = &c->model->hp;
     const int group = hp->n_head / hp->n_head_kv;
-    float *scores = c->scores + (size_t)ith * (size_t)c->n_ctx;
     int64_t i0, i1;
     dc_split((int64_t)j->b->n_tokens * hp->n_head, ith, nth, &i0, &i1);
     for (int64_t i = i0; i < i1; i++) {
         const int t = (int)(i / hp->n_head), h = (int)(i % hp->n_head), kvh = h / group;
-        const int32_t s = j->b->seq[t];
-        const float *k = c->k_cache + dc_kv_index(c, j->layer, s, 0, hp->kv_k_width) + (size_t)kvh * hp->head_dim;
-        const float *v = c->v_cache + dc_kv_index(c, j->layer, s, 0, hp->kv_v_width) + (size_t)kvh * hp->head_dim_v;
-        dc_attend_head(c->attn + ((size_t)t * hp->n_head + h) * hp->head_dim_v,
-                       c->q + ((size_t)t * hp->n_head + h) * hp->head_dim, k, (size_t)hp->kv_k_width, v,
-                       (size_t)hp->kv_v_width, (int64_t)j->b->pos[t] + 1, hp->head_dim, hp->head_dim_v, hp->kq_scale,
-                       scores);
+        dc_context_attend(c, ith, c->attn + ((size_t)t * hp->n_head + h) * hp->head_dim_v,
+                          c->q + ((size_t)t * hp->n_head + h) * hp->head_dim, j->layer, j->b->seq[t],
+                          (int64_t)j->b->pos[t] + 1, c->k_cache, hp->kv_k_width, (int64_t)kvh * hp->head_dim,
+                          c->v_cache, hp->kv_v_width, (int64_t)kvh * hp->head_dim_v, hp->head_dim, hp->head_dim_v,
+                          hp->kq_scale);
     }
 }
 
@@ -117,8 +114,8 @@ void dc_gqa_attention(deepc_context *c, const dc_batch *b, int il) {
         const float *cs = c->rope + (size_t)t * hp->n_rot;
         dc_rope_apply(&hp->rope, cs, q, hp->n_head, hp->head_dim);
         dc_rope_apply(&hp->rope, cs, k, hp->n_head_kv, hp->head_dim);
-        memcpy(c->k_cache + dc_kv_index(c, il, b->seq[t], b->pos[t], k_w), k, sizeof(float) * k_w);
-        memcpy(c->v_cache + dc_kv_index(c, il, b->seq[t], b->pos[t], v_w), c->v + t * v_w, sizeof(float) * v_w);
+        dc_kv_store(c->k_cache, c->kv_f16, dc_kv_index(c, il, b->seq[t], b->pos[t], k_w), k, k_w);
+        dc_kv_store(c->v_cache, c->kv_f16, dc_kv_index(c, il, b->seq[t], b->pos[t], v_w), c->v + t * v_w, v_w);
     }
     attn_job job = {c, b, il};
     dc_pool_run(c->pool, attend_all, &job);

@@ -102,6 +102,11 @@ void dc_quant_init(void) {
     pthread_once(&init_once, init_tables);
 }
 
+int dc_simd_level(void) {
+    dc_quant_init();
+    return cpu_level;
+}
+
 static const dc_type_traits *table_entry(uint32_t type, int level) {
     dc_quant_init();
     if (type >= DC_TYPE_COUNT || !tables[level][type].name)

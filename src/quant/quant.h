@@ -83,6 +83,9 @@ typedef struct {
  * by model loading, tests may call it too. */
 void dc_quant_init(void);
 
+/* SIMD level of this CPU: 0 scalar, 1 AVX2+FMA+F16C, 2 AVX-512 (+VNNI). */
+int dc_simd_level(void);
+
 /* Traits of a type id with the fastest variants for this CPU (after
  * dc_quant_init), or NULL for an id that is not a known ggml type. Known but
  * unsupported types have a name and sizes but NULL function pointers. */
