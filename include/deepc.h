@@ -45,6 +45,8 @@ int32_t deepc_model_token_eos(const deepc_model *model);
  * DeepSeek's latent attention n_layer * (kv_lora_rank + rope_dim). The cache
  * stores F32, so bytes = 4 x this. */
 int64_t deepc_model_kv_floats_per_token(const deepc_model *model);
+/* Size of the model file in bytes. */
+int64_t deepc_model_file_bytes(const deepc_model *model);
 /* "llama", "qwen2", ... */
 const char *deepc_model_arch(const deepc_model *model);
 
@@ -88,6 +90,10 @@ int deepc_decode(deepc_context *ctx, const deepc_batch *batch, char err[DEEPC_ER
 /* Logits of token i of the last batch (n_vocab floats), or NULL if they were
  * not requested. */
 const float *deepc_get_logits(const deepc_context *ctx, int32_t i);
+
+/* Bytes allocated for the context's KV cache (all layers, sequences and
+ * positions). */
+int64_t deepc_context_kv_bytes(const deepc_context *ctx);
 
 /* Number of positions held for a sequence; clearing resets it to 0. */
 int32_t deepc_seq_len(const deepc_context *ctx, int32_t seq);

@@ -5,7 +5,13 @@
  *   2. 1 and 2 threads give bit-identical logits;
  *   3. two prompts evaluated interleaved in shared batches (two sequences,
  *      mixed batches, then joint decode steps) give the same logits as each
- *      evaluated alone (1e-3).
+ *      evaluated alone (1e-3);
+ *   4. the KV cache holds what the architecture implies per token: for
+ *      DeepSeek's latent attention (kv_lora_rank + rope dims) x n_layer
+ *      elements, never the expanded heads; for grouped-query attention
+ *      n_layer x n_head_kv x (head_dim + head_dim_v) - read from the fixture's
+ *      own metadata.
+ * Run in both KV-cache modes (F16 default, F32 exact).
  * Prompts are the fixtures' p2_text9 and p3_chat48 token lists. */
 #include <math.h>
 #include <stdbool.h>
@@ -22,6 +28,8 @@ typedef struct {
     int n;
 } prompt;
 
+static deepc_kv_type kv_mode;
+
 static deepc_context *new_ctx(deepc_model *m, int n_seq, int n_threads) {
     char err[DEEPC_ERR_LEN];
     deepc_context_params p = deepc_context_default_params();
@@ -29,6 +37,7 @@ static deepc_context *new_ctx(deepc_model *m, int n_seq, int n_threads) {
     p.n_seq_max = n_seq;
     p.n_batch = 128;
     p.n_threads = n_threads;
+    p.kv_type = kv_mode;
     deepc_context *c = deepc_context_create(m, &p, err);
     CHECKF(c, "%s", err);
     return c;
@@ -127,6 +136,38 @@ static bool load_prompt(deepc_model *m, const cJSON *exp, int which, prompt *p) 
     return ok;
 }
 
+static int64_t meta_int(const cJSON *meta, const char *arch, const char *key, int64_t dflt) {
+    char full[128];
+    snprintf(full, sizeof full, "%s.%s", arch, key);
+    const cJSON *v = cJSON_GetObjectItem(meta, full);
+    return v ? (int64_t)v->valuedouble : dflt;
+}
+
+/* Expected KV floats per token from the fixture's metadata (independent of
+ * deepc's loader). */
+static void check_kv_size(deepc_model *m, const char *name, const cJSON *exp) {
+    const cJSON *meta = cJSON_GetObjectItem(exp, "metadata");
+    const char *arch = cJSON_GetObjectItem(meta, "general.architecture")->valuestring;
+    const int64_t n_layer = meta_int(meta, arch, "block_count", 0), n_embd = meta_int(meta, arch, "embedding_length", 0);
+    const int64_t n_head = meta_int(meta, arch, "attention.head_count", 1);
+    int64_t want;
+    if (!strcmp(arch, "deepseek2")) {
+        want = n_layer * (meta_int(meta, arch, "attention.kv_lora_rank", 0) + meta_int(meta, arch, "rope.dimension_count", 0));
+    } else {
+        const int64_t hk = meta_int(meta, arch, "attention.key_length", n_embd / n_head);
+        const int64_t hv = meta_int(meta, arch, "attention.value_length", hk);
+        want = n_layer * meta_int(meta, arch, "attention.head_count_kv", n_head) * (hk + hv);
+    }
+    CHECKF(deepc_model_kv_floats_per_token(m) == want, "%s: KV floats per token %lld, expected %lld", name,
+           (long long)deepc_model_kv_floats_per_token(m), (long long)want);
+    deepc_context *c = new_ctx(m, 2, 1);
+    const int64_t elt = kv_mode == DEEPC_KV_F16 ? 2 : 4;
+    CHECKF(c && deepc_context_kv_bytes(c) == 2 * 128 * want * elt, "%s: context KV bytes %lld, expected %lld", name,
+           c ? (long long)deepc_context_kv_bytes(c) : -1LL, (long long)(2 * 128 * want * elt));
+    deepc_context_free(c);
+    printf("%-24s KV cache elements per token %lld\n", name, (long long)want);
+}
+
 static void check_model(const char *name) {
     char rel[256], err[DEEPC_ERR_LEN];
     snprintf(rel, sizeof rel, "models/%s.expected.json", name);
@@ -136,6 +177,7 @@ static void check_model(const char *name) {
     CHECKF(m && exp, "%s: %s", name, err);
     prompt a, b;
     if (m && exp && load_prompt(m, exp, 1, &a) && load_prompt(m, exp, 2, &b)) {
+        check_kv_size(m, name, exp);
         const size_t nv = (size_t)deepc_model_n_vocab(m);
         float *ref_a = malloc(sizeof(float) * nv * a.n), *ref_b = malloc(sizeof(float) * nv * b.n);
         alone(m, &a, 2, ref_a);
@@ -151,8 +193,15 @@ static void check_model(const char *name) {
 }
 
 int main(void) {
-    const char *models[] = {"tiny-llama-F32", "tiny-qwen2-Q4_K_M", "tiny-qwen2-tied-Q8_0", "tiny-qwen3-F32",
-                            "tiny-qwen3-Q4_K_M"};
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) check_model(models[i]);
+    const char *models[] = {"tiny-llama-F32",        "tiny-qwen2-Q4_K_M",         "tiny-qwen2-tied-Q8_0",
+                            "tiny-qwen3-F32",        "tiny-qwen3-Q4_K_M",         "tiny-qwen3moe-Q4_K_M",
+                            "tiny-qwen3moe-F32",     "tiny-deepseek2-lite-Q8_0",  "tiny-deepseek3-F32",
+                            "tiny-deepseek3-Q4_K_M", "tiny-deepseek2-lite-F32"};
+    const deepc_kv_type modes[] = {DEEPC_KV_F16, DEEPC_KV_F32};
+    for (int mi = 0; mi < 2; mi++) {
+        kv_mode = modes[mi];
+        printf("-- KV cache %s\n", kv_mode == DEEPC_KV_F16 ? "F16" : "F32");
+        for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) check_model(models[i]);
+    }
     return CHECK_DONE();
 }

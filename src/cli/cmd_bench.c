@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "kernels/kernels.h"
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -55,16 +56,22 @@ int cmd_bench(int argc, char **argv) {
         for (long i = 0; i < n_ids; i++) ids[i] = (int32_t)((x = x * 1664525u + 1013904223u) >> 8) % deepc_model_n_vocab(model);
         char err[DEEPC_ERR_LEN];
         double best_pp = 1e30, best_tg = 1e30;
+        int64_t tg_bytes = 0;
         for (long r = 0; r < reps && !status; r++) {
             double pp = timed_decode(ctx, ids, (int)n_prompt, (int)n_prompt, err);
+            const int64_t before = dc_matmul_weight_bytes();
             double tg = pp < 0 ? -1 : timed_decode(ctx, ids, (int)n_gen, 1, err);
+            tg_bytes = dc_matmul_weight_bytes() - before;
             if (pp < 0 || tg < 0) status = cli_fail(cmd, 1, "%s", err);
             best_pp = pp < best_pp ? pp : best_pp;
             best_tg = tg < best_tg ? tg : best_tg;
         }
         if (!status)
-            printf("model %s\nthreads %d\nprompt %ld tokens: %.1f tokens/s\ngeneration %ld tokens: %.1f tokens/s\n",
-                   o.model_path, o.n_threads, n_prompt, (double)n_prompt / best_pp, n_gen, (double)n_gen / best_tg);
+            printf("model %s\nthreads %d\nprompt %ld tokens: %.2f tokens/s\ngeneration %ld tokens: %.2f tokens/s\n"
+                   "weights read per generated token: %.1f MiB (model file: %.1f MiB)\n",
+                   o.model_path, o.n_threads ? o.n_threads : dc_n_cpus(), n_prompt, (double)n_prompt / best_pp, n_gen,
+                   (double)n_gen / best_tg, (double)tg_bytes / (double)n_gen / 1048576.0,
+                   (double)deepc_model_file_bytes(model) / 1048576.0);
         free(ids);
     }
     deepc_context_free(ctx);

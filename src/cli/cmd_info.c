@@ -134,6 +134,22 @@ static void print_tensors(const gguf_file *f) {
     printf("parameters: %" PRIu64 " (%.3f M)\n", params, (double)params / 1e6);
 }
 
+/* What loading the model adds: whether deepc can run it, and the KV cache
+ * it needs per token of context. */
+static void print_runtime(const char *path) {
+    char err[DEEPC_ERR_LEN];
+    deepc_model *m = deepc_model_load(path, err);
+    if (!m) {
+        printf("runnable: no (%s)\n", err);
+        return;
+    }
+    const int64_t floats = deepc_model_kv_floats_per_token(m);
+    printf("runnable: yes\n");
+    printf("kv cache per token: %lld elements, %lld bytes (F16), %lld bytes (F32)\n", (long long)floats,
+           (long long)floats * 2, (long long)floats * 4);
+    deepc_model_free(m);
+}
+
 int cmd_info(int argc, char **argv) {
     if (argc != 2 || argv[1][0] == '-') return cli_fail("info", 2, "usage: deepc info MODEL.gguf");
     char err[DC_ERR_LEN];
@@ -144,5 +160,6 @@ int cmd_info(int argc, char **argv) {
     print_tokenizer(f);
     print_tensors(f);
     gguf_close(f);
+    print_runtime(argv[1]);
     return 0;
 }

@@ -79,6 +79,7 @@ deepc_context *deepc_context_create(deepc_model *model, const deepc_context_para
     const size_t elt = c->kv_f16 ? sizeof(uint16_t) : sizeof(float);
     c->k_cache = calloc(max64(1, (int64_t)slots * hp->kv_k_width), elt);
     c->v_cache = calloc(max64(1, (int64_t)slots * hp->kv_v_width), elt);
+    c->kv_bytes = (int64_t)(slots * elt) * (hp->kv_k_width + hp->kv_v_width);
     c->scores = calloc((size_t)p.n_threads * (size_t)c->n_ctx, sizeof(float));
     c->attn_f16 = calloc((size_t)p.n_threads * (size_t)(hp->kv_k_width + max64(hp->kv_v_width, hp->kv_lora_rank) +
                                                          nh * hp->head_dim),
@@ -175,6 +176,8 @@ const float *deepc_get_logits(const deepc_context *c, int32_t i) {
     if (i < 0 || i >= c->n_batch || c->logit_row[i] < 0) return NULL;
     return c->logits + (size_t)c->logit_row[i] * (size_t)c->model->hp.n_vocab;
 }
+
+int64_t deepc_context_kv_bytes(const deepc_context *c) { return c->kv_bytes; }
 
 int32_t deepc_seq_len(const deepc_context *c, int32_t seq) {
     return seq >= 0 && seq < c->n_seq ? c->seq_len[seq] : 0;

@@ -33,6 +33,7 @@ struct deepc_context {
     int32_t *seq_len;          /* [n_seq] */
     bool kv_f16;               /* cache element: F16 (true) or F32 */
     void *k_cache, *v_cache;
+    int64_t kv_bytes;          /* bytes allocated for both caches */
 
     /* scratch rows, [n_batch][width] each; widths in context.c */
     float *x;       /* residual stream */

@@ -54,6 +54,11 @@ void dc_matmul_many(dc_pool *pool, dc_matmul_op *ops, int n_ops, void *scratch);
  * x [n_tok][n_in], y [n_tok][n_out]. */
 void dc_matmul(dc_pool *pool, const dc_tensor *w, const float *x, int64_t n_tok, float *y, void *scratch);
 
+/* Total weight bytes read by every matmul so far in this process (each
+ * dispatch adds the rows of the matrices it multiplied: for MoE layers only
+ * the chosen experts). A statistic for benchmarks. */
+int64_t dc_matmul_weight_bytes(void);
+
 /* Matrix i of a 3-D tensor [ne0, ne1, ne2] (an expert, a head) as a 2-D view. */
 dc_tensor dc_tensor_slice(const dc_tensor *t, int64_t i);
 

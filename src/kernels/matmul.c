@@ -14,11 +14,17 @@
  */
 #include "kernels.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "../quant/quant.h"
 
 enum { ROW_TILE = 16 };
+
+/* Weight bytes all dispatches have read, for benchmarks (see kernels.h). */
+static _Atomic int64_t weight_bytes_read;
+
+int64_t dc_matmul_weight_bytes(void) { return weight_bytes_read; }
 
 size_t dc_matmul_scratch_size(uint32_t wtype, int64_t n_in, int64_t n_tok) {
     const dc_type_traits *tt = dc_type_get(wtype);
@@ -110,7 +116,9 @@ void dc_matmul_many(dc_pool *pool, dc_matmul_op *ops, int n_ops, void *scratch) 
     int64_t quant_rows = 0;
     for (int o = 0; o < n_ops; o++) ops[o].xq = NULL;
     plan_activations(ops, n_ops, scratch);
+    int64_t bytes = 0;
     for (int o = 0; o < n_ops; o++) {
+        bytes += ops[o].w->ne[1] * (int64_t)ops[o].w->row_bytes;
         j.n_rows += ops[o].w->ne[1];
         any_owner |= ops[o].xq_owner;
         quant_rows += ops[o].xq_owner ? ops[o].n_tok : 0;
@@ -120,6 +128,7 @@ void dc_matmul_many(dc_pool *pool, dc_matmul_op *ops, int n_ops, void *scratch) 
     else if (any_owner)
         dc_pool_run(pool, quantize_rows, &j);
     dc_pool_run(pool, multiply_rows, &j);
+    weight_bytes_read += bytes;
 }
 
 void dc_matmul(dc_pool *pool, const dc_tensor *w, const float *x, int64_t n_tok, float *y, void *scratch) {

@@ -268,6 +268,7 @@ void deepc_model_free(deepc_model *m) {
 int32_t deepc_model_n_vocab(const deepc_model *m) { return m->hp.n_vocab; }
 int32_t deepc_model_n_ctx_train(const deepc_model *m) { return m->hp.n_ctx_train; }
 int32_t deepc_model_token_eos(const deepc_model *m) { return m->token_eos; }
+int64_t deepc_model_file_bytes(const deepc_model *m) { return (int64_t)gguf_file_size(m->gguf); }
 const char *deepc_model_arch(const deepc_model *m) { return m->arch_name; }
 int64_t deepc_model_kv_floats_per_token(const deepc_model *m) {
     return (int64_t)m->hp.n_layer * (m->hp.kv_k_width + m->hp.kv_v_width);
