@@ -95,9 +95,13 @@ const float *deepc_get_logits(const deepc_context *ctx, int32_t i);
  * positions). */
 int64_t deepc_context_kv_bytes(const deepc_context *ctx);
 
-/* Number of positions held for a sequence; clearing resets it to 0. */
+/* Positions per sequence. */
+int32_t deepc_context_n_ctx(const deepc_context *ctx);
+/* Number of positions held for a sequence. */
 int32_t deepc_seq_len(const deepc_context *ctx, int32_t seq);
-void deepc_seq_clear(deepc_context *ctx, int32_t seq);
+/* Drops a sequence's positions from n on (0: clears it); the next batch for
+ * the sequence continues at position min(n, its length). */
+void deepc_seq_truncate(deepc_context *ctx, int32_t seq, int32_t n);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@ static double now_seconds(void) {
 /* Seconds to decode n tokens of ids in batches of `step` from an empty seq 0. */
 static double timed_decode(deepc_context *ctx, const int32_t *ids, int n, int step, char *err) {
     int32_t *seq = calloc((size_t)step, sizeof *seq);
-    deepc_seq_clear(ctx, 0);
+    deepc_seq_truncate(ctx, 0, 0);
     double t0 = now_seconds();
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i += step) {

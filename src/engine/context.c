@@ -183,6 +183,8 @@ int32_t deepc_seq_len(const deepc_context *c, int32_t seq) {
     return seq >= 0 && seq < c->n_seq ? c->seq_len[seq] : 0;
 }
 
-void deepc_seq_clear(deepc_context *c, int32_t seq) {
-    if (seq >= 0 && seq < c->n_seq) c->seq_len[seq] = 0;
+void deepc_seq_truncate(deepc_context *c, int32_t seq, int32_t n) {
+    if (seq >= 0 && seq < c->n_seq && n >= 0 && n < c->seq_len[seq]) c->seq_len[seq] = n;
 }
+
+int32_t deepc_context_n_ctx(const deepc_context *c) { return c->n_ctx; }
