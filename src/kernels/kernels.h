@@ -40,6 +40,8 @@ typedef struct {
     int64_t n_tok;
     float *y;
     size_t y_stride;     /* floats between consecutive token rows of y */
+    bool batched;        /* a slice of a 3-D weight used as a batched MUL_MAT
+                            (attn_k_b / attn_v_b): llama.cpp does not repack it */
     /* set by dc_matmul_many: */
     const void *xq;
     size_t xq_row_bytes;

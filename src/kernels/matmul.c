@@ -59,6 +59,14 @@ static void quantize_rows(void *arg, int ith, int nth) {
     }
 }
 
+/* The dot product llama.cpp's kernel for this op sums like (quant.h). */
+static dc_vec_dot_fn pick_dot(const dc_matmul_op *op) {
+    const dc_type_traits *tt = dc_type_get(op->w->type);
+    if (tt->vec_dot_repack && !op->batched && op->w->ne[1] % 8 == 0) return tt->vec_dot_repack;
+    if (tt->vec_dot_gemm && op->n_tok >= 2) return tt->vec_dot_gemm;
+    return tt->vec_dot;
+}
+
 /* Phase 2: rows [r0, r1) of the concatenated outputs. */
 static void multiply_rows(void *arg, int ith, int nth) {
     matmul_job *j = arg;
@@ -68,7 +76,7 @@ static void multiply_rows(void *arg, int ith, int nth) {
         const dc_matmul_op *op = &j->ops[o];
         const int64_t n_out = op->w->ne[1];
         const int64_t lo = r0 > base ? r0 - base : 0, hi = r1 - base < n_out ? r1 - base : n_out;
-        const dc_vec_dot_fn dot = dc_type_get(op->w->type)->vec_dot;
+        const dc_vec_dot_fn dot = pick_dot(op);
         const char *wdata = op->w->data;
         for (int64_t rt = lo; rt < hi; rt += ROW_TILE) {
             const int64_t rt_end = rt + ROW_TILE < hi ? rt + ROW_TILE : hi;

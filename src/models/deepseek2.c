@@ -76,7 +76,7 @@ static void per_head_matmul(deepc_context *c, const dc_tensor *w, int n, const f
     for (int h = 0; h < nh; h++) {
         slices[h] = dc_tensor_slice(w, h);
         c->ops[h] = (dc_matmul_op){.w = &slices[h], .x = x + h * x_off, .x_stride = x_stride, .n_tok = n,
-                                   .y = y + h * y_off, .y_stride = y_stride};
+                                   .y = y + h * y_off, .y_stride = y_stride, .batched = true};
     }
     dc_matmul_many(c->pool, c->ops, nh, c->act_q);
 }

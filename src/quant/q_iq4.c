@@ -18,6 +18,7 @@
  * [-127, 127] and |kv| <= 127 (pair sums <= 2 * 127 * 127 < 32768).
  */
 #include <immintrin.h>
+#include <math.h>
 
 #include "quant/blocks.h"
 #include "quant/quant_impl.h"
@@ -155,6 +156,19 @@ IQ_TARGET_AVX2 static void iq4_xs_dot_avx2(int64_t n, float *s, const void *vx, 
     *s = sumf;
 }
 
+/* llama.cpp's repacked-weight kernels (gemv/gemm_q4_b32_8x8_q8_0_lut_avx):
+ * per output one float chain over blocks, acc = fma(isum, d_w * d_a, acc). */
+IQ_TARGET_AVX2 static void iq4_nl_dot_repack_avx2(int64_t n, float *s, const void *vx, const void *vy) {
+    const block_iq4_nl *x = vx;
+    const block_q8_0 *y = vy;
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n / QK4_NL; i++) {
+        const __m256i p = _mm256_madd_epi16(mul_i8_pairs_avx2(iq4_values_avx2(x[i].qs), y[i].qs), _mm256_set1_epi16(1));
+        acc = fmaf((float)hsum_i32_8(p), fp16_avx2(x[i].d) * fp16_avx2(y[i].d), acc);
+    }
+    *s = acc;
+}
+
 /* --------------------------------------------------------------- AVX-512 */
 
 /* Two runs of 32 side by side (low / high 256 bits). */
@@ -216,6 +230,10 @@ void dc_quant_fill_iq4(dc_type_traits t[DC_TYPE_COUNT], int level) {
     t[DC_TYPE_IQ4_NL].to_float = iq4_nl_to_float;
     t[DC_TYPE_IQ4_NL].vec_dot_type = DC_TYPE_Q8_0;
     t[DC_TYPE_IQ4_NL].vec_dot = nl[lv];
+    /* the 8-lane AVX2 loop is tinyBLAS_Q0_AVX's order; vec_dot at AVX-512 is
+     * ggml_vec_dot_iq4_nl_q8_0's (two accumulators) */
+    t[DC_TYPE_IQ4_NL].vec_dot_repack = lv ? iq4_nl_dot_repack_avx2 : NULL;
+    t[DC_TYPE_IQ4_NL].vec_dot_gemm = lv ? iq4_nl_dot_avx2 : NULL;
     t[DC_TYPE_IQ4_XS].to_float = iq4_xs_to_float;
     t[DC_TYPE_IQ4_XS].vec_dot_type = DC_TYPE_Q8_K;
     t[DC_TYPE_IQ4_XS].vec_dot = xs[lv];

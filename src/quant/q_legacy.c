@@ -309,6 +309,23 @@ AVX2_FN float dot_q8_1_simd(int64_t n, const void *x, size_t block_bytes, load_b
     return hsum8(acc) + mins;
 }
 
+/* llama.cpp's repacked Q4_0 kernels: one float chain per output (quant.h). */
+AVX2_FN float dot_q8_0_chain(int64_t n, const void *x, size_t block_bytes, load_block_fn load, dot32_fn dot,
+                             const block_q8_0 *y) {
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        const void *block = (const uint8_t *)x + (size_t)i * block_bytes;
+        uint16_t dx;
+        memcpy(&dx, block, sizeof dx);
+        __m256i p = dot(load(block), _mm256_loadu_si256((const __m256i *)y[i].qs));
+        __m128i s = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+        s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+        s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+        acc = fmaf((float)_mm_cvtsi128_si32(s), half_f16c(dx) * half_f16c(y[i].d), acc);
+    }
+    return acc;
+}
+
 #define AVX2_ROW static __attribute__((target(DC_TARGET_AVX2)))
 #define AVX512_ROW static __attribute__((target(DC_TARGET_AVX512)))
 
@@ -318,6 +335,7 @@ AVX2_ROW void vec_dot_q5_0_avx2(int64_t n, float *s, const void *x, const void *
 AVX2_ROW void vec_dot_q5_1_avx2(int64_t n, float *s, const void *x, const void *y) { *s = dot_q8_1_simd(n, x, sizeof(block_q5_1), load_q5_1, dot32_us_avx2, y); }
 AVX2_ROW void vec_dot_q8_0_avx2(int64_t n, float *s, const void *x, const void *y) { *s = dot_q8_0_simd(n, x, sizeof(block_q8_0), load_q8_0, dot32_ss_avx2, y); }
 
+AVX2_ROW void vec_dot_q4_0_repack_avx2(int64_t n, float *s, const void *x, const void *y) { *s = dot_q8_0_chain(n, x, sizeof(block_q4_0), load_q4_0, dot32_ss_avx2, y); }
 AVX512_ROW void vec_dot_q4_0_avx512(int64_t n, float *s, const void *x, const void *y) { *s = dot_q8_0_simd(n, x, sizeof(block_q4_0), load_q4_0, dot32_ss_vnni, y); }
 AVX512_ROW void vec_dot_q4_1_avx512(int64_t n, float *s, const void *x, const void *y) { *s = dot_q8_1_simd(n, x, sizeof(block_q4_1), load_q4_1, dot32_us_vnni, y); }
 AVX512_ROW void vec_dot_q5_0_avx512(int64_t n, float *s, const void *x, const void *y) { *s = dot_q8_0_simd(n, x, sizeof(block_q5_0), load_q5_0, dot32_ss_vnni, y); }
@@ -406,6 +424,7 @@ void dc_quant_fill_legacy(dc_type_traits t[DC_TYPE_COUNT], int level) {
         e->vec_dot_type = weights[k].vec_dot_type;
         e->vec_dot = dots[level][k];
     }
+    t[DC_TYPE_Q4_0].vec_dot_repack = level ? vec_dot_q4_0_repack_avx2 : NULL;
     t[DC_TYPE_Q8_0].from_float = quantizers[level][0];
     t[DC_TYPE_Q8_1].from_float = quantizers[level][1];
     t[DC_TYPE_Q8_1].to_float = to_float_q8_1;

@@ -77,6 +77,16 @@ typedef struct {
     dc_from_float_fn from_float;  /* set for activation formats (F32, F16, BF16, Q8_0, Q8_1, Q8_K) */
     dc_type vec_dot_type;         /* format the activations must be in for vec_dot */
     dc_vec_dot_fn vec_dot;
+    /* llama.cpp's x86 CPU backend does not run every product through vec_dot
+     * (ggml-cpu/repack.cpp, llamafile/sgemm.cpp); where its kernel sums in
+     * another float order, the variant reproducing it (NULL: same as vec_dot):
+     *   vec_dot_repack: weights it repacks (AVX2+: Q4_0, IQ4_NL with
+     *     ne[1] % 8 == 0, 2-D MUL_MAT or 3-D MUL_MAT_ID): one scalar chain per
+     *     output, acc = fma((float)isum_block, d_w * d_a, acc);
+     *   vec_dot_gemm: other weights times >= 2 activation rows (llamafile
+     *     tinyBLAS_Q0_AVX): 8 float lanes fma'd block by block, then hsum. */
+    dc_vec_dot_fn vec_dot_repack;
+    dc_vec_dot_fn vec_dot_gemm;
 } dc_type_traits;
 
 /* Selects the SIMD variants for this CPU. Idempotent and thread-safe; called
