@@ -16,18 +16,21 @@
 #include "../quant/quant.h"
 #include "loader.h"
 
+#define GQA dc_gqa_read_hparams, dc_gqa_bind, dc_gqa_attention
+#define MLA dc_mla_read_hparams, dc_mla_bind, dc_mla_attention
 static const dc_arch_info arch_table[] = {
-    /* name        rope          bias   qk_norm moe    norm_topk */
-    {"llama", DC_ROPE_NORM, false, false, false, false, dc_gqa_read_hparams, dc_gqa_bind, dc_gqa_attention},
-    {"qwen2", DC_ROPE_NEOX, true, false, false, false, dc_gqa_read_hparams, dc_gqa_bind, dc_gqa_attention},
-    {"qwen3", DC_ROPE_NEOX, false, true, false, false, dc_gqa_read_hparams, dc_gqa_bind, dc_gqa_attention},
-    {"qwen3moe", DC_ROPE_NEOX, false, true, true, true, dc_gqa_read_hparams, dc_gqa_bind, dc_gqa_attention},
-    {"deepseek2", DC_ROPE_NORM, false, false, true, false, dc_mla_read_hparams, dc_mla_bind, dc_mla_attention},
+    /* name        rope          qkv_bias qk_norm moe    norm_topk family */
+    {"llama",     DC_ROPE_NORM, false,   false,  false, false,    GQA},
+    {"qwen2",     DC_ROPE_NEOX, true,    false,  false, false,    GQA},
+    {"qwen3",     DC_ROPE_NEOX, false,   true,   false, false,    GQA},
+    {"qwen3moe",  DC_ROPE_NEOX, false,   true,   true,  true,     GQA},
+    {"deepseek2", DC_ROPE_NORM, false,   false,  true,  false,    MLA},
 };
+#undef GQA
+#undef MLA
 
-static bool key_of(dc_loader *ld, const char *suffix, char key[128]) {
+static void key_of(const dc_loader *ld, const char *suffix, char key[128]) {
     snprintf(key, 128, "%s.%s", ld->m->arch_name, suffix);
-    return true;
 }
 
 bool dc_load_u32(dc_loader *ld, const char *suffix, bool required, uint32_t lo, uint32_t hi, int32_t *out) {
