@@ -64,17 +64,10 @@ __attribute__((target(DC_TARGET_AVX2))) static void mad_f16_avx2(uint16_t *acc, 
  * ggml_vec_dot_f16 (the build the reference logits come from): 4
  * accumulators of 16 float lanes over steps of 64 with fused multiply-adds,
  * reduced (acc0+acc2, acc1+acc3, then +) and summed across lanes as
- * _mm512_reduce_add_ps does (halves 256, 128, then pairs); the tail beyond a
+ * _mm512_reduce_add_ps does (dc_reduce16); the tail beyond a
  * multiple of 64 is added in double. Scalar reference and AVX-512 twin give
  * identical bits. */
 enum { DOT_LANES = 16, DOT_ACCS = 4, DOT_STEP = DOT_LANES * DOT_ACCS };
-
-static float reduce_lanes(const float v[DOT_LANES]) {
-    float h[8], q[4];
-    for (int i = 0; i < 8; i++) h[i] = v[i + 8] + v[i];
-    for (int i = 0; i < 4; i++) q[i] = h[i + 4] + h[i];
-    return (q[0] + q[2]) + (q[1] + q[3]);
-}
 
 static float dot_f16_tail(int np, int n, const uint16_t *x, const uint16_t *y, double sum) {
     for (int i = np; i < n; i++) sum += (double)(dc_fp16_to_fp32(x[i]) * dc_fp16_to_fp32(y[i]));
@@ -95,7 +88,7 @@ static float dot_f16_ref(int n, const uint16_t *x, const uint16_t *y) {
         acc[1][l] += acc[3][l];
         acc[0][l] += acc[1][l];
     }
-    return dot_f16_tail(np, n, x, y, np ? (double)reduce_lanes(acc[0]) : 0.0);
+    return dot_f16_tail(np, n, x, y, np ? (double)dc_reduce16(acc[0]) : 0.0);
 }
 
 __attribute__((target(DC_TARGET_AVX512))) static float dot_f16_avx512(int n, const uint16_t *x, const uint16_t *y) {
@@ -112,7 +105,7 @@ __attribute__((target(DC_TARGET_AVX512))) static float dot_f16_avx512(int n, con
     acc[0] = _mm512_add_ps(acc[0], acc[1]);
     float lanes[DOT_LANES];
     _mm512_storeu_ps(lanes, acc[0]);
-    return dot_f16_tail(np, n, x, y, np ? (double)reduce_lanes(lanes) : 0.0);
+    return dot_f16_tail(np, n, x, y, np ? (double)dc_reduce16(lanes) : 0.0);
 }
 
 typedef struct {
@@ -145,7 +138,9 @@ void dc_attend_head_f16(float *out, const float *q, const uint16_t *k, size_t k_
             vs = expf(s - max);
         }
         f16.mad(acc, v + j * v_stride, vs, head_dim_v);
-        sum = sum * ms + vs;
+        /* ggml_compute_forward_flash_attn_ext_f16_one_chunk's S = S*ms + vs,
+         * which gcc -march=native contracts into one fused multiply-add */
+        sum = fmaf(sum, ms, vs);
     }
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
     for (int i = 0; i < head_dim_v; i++) out[i] = dc_fp16_to_fp32(acc[i]) * inv;

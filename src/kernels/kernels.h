@@ -73,10 +73,23 @@ void dc_get_row(const dc_tensor *w, int64_t row, float *out);
 void dc_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
 /* x += y */
 void dc_add(float *x, const float *y, int64_t n);
-/* g = silu(g) * u */
-void dc_swiglu(float *g, const float *u, int64_t n);
-/* In place: x = exp(x - max) / sum, sums in double. */
+/* g = silu(g) * u over n_rows rows of n floats, as ggml's GLU op
+ * (ggml_vec_swiglu_f32 per row): ggml's vector exp on the first n - n % 16
+ * elements of each row, libm's expf on the rest. */
+void dc_swiglu(float *g, const float *u, int64_t n_rows, int64_t n);
+/* In place: x = exp(x - max) / sum with libm's expf, sums in double. */
 void dc_softmax(float *x, int64_t n);
+/* The same as one row of ggml's SOFT_MAX op (MoE routing): exps as
+ * dc_swiglu's, summed per 16-element vector (dc_reduce16) into a double. */
+void dc_soft_max_row(float *x, int64_t n);
+/* dc_swiglu and dc_soft_max_row at a given SIMD level (0 = scalar reference,
+ * 1 = AVX2, 2 = AVX-512; at most dc_simd_level()): identical bits at every
+ * level. For tests. */
+void dc_swiglu_at(int level, float *g, const float *u, int64_t n_rows, int64_t n);
+void dc_soft_max_row_at(int level, float *x, int64_t n);
+/* Sum of 16 floats in the order of (gcc's) _mm512_reduce_add_ps: halves of
+ * 256 bits, then of 128, then (0+2) + (1+3). */
+float dc_reduce16(const float v[16]);
 /* Dot product of float vectors (SIMD, fixed order). */
 float dc_dot_f32(const float *a, const float *b, int64_t n);
 /* y += a * x */

@@ -17,7 +17,7 @@ void dc_swiglu_ffn(deepc_context *c, const dc_tensor *gate, const dc_tensor *up,
         {.w = up, .x = in, .x_stride = (size_t)d, .n_tok = n, .y = c->up, .y_stride = (size_t)ff},
     };
     dc_matmul_many(c->pool, ops, 2, c->act_q);
-    dc_swiglu(c->gate, c->up, (int64_t)n * ff);
+    dc_swiglu(c->gate, c->up, n, ff);
     dc_matmul(c->pool, down, c->gate, n, out, c->act_q);
 }
 

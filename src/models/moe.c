@@ -59,7 +59,7 @@ static void route(const dc_hparams *hp, const dc_layer *l, float *probs, int32_t
     if (hp->gating == DC_GATING_SIGMOID)
         for (int e = 0; e < ne; e++) probs[e] = 1.0f / (1.0f + expf(-probs[e]));
     else
-        dc_softmax(probs, ne);
+        dc_soft_max_row(probs, ne);
     float sel[ne];
     for (int e = 0; e < ne; e++) sel[e] = probs[e] + (l->exp_probs_b.data ? ((const float *)l->exp_probs_b.data)[e] : 0.0f);
     if (hp->n_expert_groups > 1) limit_to_groups(hp, sel);
@@ -108,7 +108,7 @@ void dc_moe_ffn(deepc_context *c, const dc_layer *l, const float *in, int n, flo
         n_ops++;
     }
     dc_matmul_many(c->pool, c->ops, 2 * n_ops, c->act_q);
-    dc_swiglu(c->gate, c->up, (int64_t)n * k * ff);
+    dc_swiglu(c->gate, c->up, (int64_t)n * k, ff);
     n_ops = 0;
     for (int e = 0; e < ne; e++) {
         if (!count[e]) continue;
