@@ -16,6 +16,19 @@ for target in "$build"/fuzz_*; do
       for m in tiny-qwen3-Q4_K_M tiny-llama-F32 tiny-qwen2-IQ4_XS; do
         head -c 65536 "$fixtures/models/$m.gguf" > "$corpus/seed-$m"
       done ;;
+    fuzz_template)
+      for t in "$fixtures"/chat_templates/*.jinja; do
+        cp "$t" "$corpus/seed-$(basename "$t")"
+      done ;;
+    fuzz_tokenizer)
+      # every 8th qwen3 text of cases.jsonl, raw, behind a byte picking the tokenizer
+      python3 -c '
+import json, sys
+for i, line in enumerate(open(sys.argv[1], encoding="utf-8")):
+    c = json.loads(line)
+    if c["family"] == "qwen3" and i % 8 == 0:
+        open(sys.argv[2] + "/seed-" + c["name"], "wb").write(bytes([i & 1]) + c["text"].encode())
+' "$fixtures/tokenizers/cases.jsonl" "$corpus" ;;
   esac
   echo "fuzzing $name for ${seconds}s"
   "$target" -max_total_time="$seconds" -max_len=131072 -rss_limit_mb=2048 -timeout=10 \

@@ -11,11 +11,16 @@
 #include <stdint.h>
 
 #include "deepc.h"
+#include "engine/sampler.h"
+#include "tokenizer/tokenizer.h"
 
 int cmd_info(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 /* Prints "deepc CMD: message" (one line) to stderr; returns status. */
 int cli_fail(const char *cmd, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -44,5 +49,40 @@ bool cli_parse_int(const char *s, long lo, long hi, long *out);
 /* Loads the model and creates a context for opts (n_batch large enough for
  * the prompt). Prints the error and returns false on failure. */
 bool cli_open(const char *cmd, const cli_model_opts *opts, deepc_model **model, deepc_context **ctx);
+
+/* ---- text.c: what run -p and chat share ---- */
+
+/* Sampling options as given on the command line; unset fields (NaN /
+ * INT32_MIN / !has_seed) keep the model file's default. */
+typedef struct {
+    float temp, top_p, min_p, repeat_penalty, presence, frequency;
+    int32_t top_k, last_n;
+    uint64_t seed;
+    bool has_seed;
+} cli_sampling;
+
+cli_sampling cli_sampling_unset(void);
+/* Like cli_common_option, for --temp --top-k --top-p --min-p
+ * --repeat-penalty --repeat-last-n --presence-penalty --frequency-penalty --seed. */
+int cli_sampling_option(const char *cmd, cli_sampling *s, int argc, char **argv, int *i);
+
+/* A model ready for text: context, tokenizer, sampler. */
+typedef struct {
+    deepc_model *model;
+    deepc_context *ctx;
+    dc_tokenizer *tok;
+    dc_sampler *smp;
+} cli_text;
+
+/* Opens model + context (cli_open), its tokenizer and a sampler with the
+ * model's defaults overridden by s. Prints the error and returns false on
+ * failure (t is then empty). */
+bool cli_open_text(const char *cmd, const cli_model_opts *o, const cli_sampling *s, cli_text *t);
+void cli_close_text(cli_text *t);
+
+/* Offset of the first byte of s[0, len) that is not part of valid UTF-8
+ * (overlong forms, surrogates and code points above U+10FFFF are invalid),
+ * or len when all of it is valid. */
+size_t cli_utf8_invalid_at(const char *s, size_t len);
 
 #endif

@@ -1,90 +1,120 @@
-/* cmd_run.c - `deepc run MODEL --tokens 1,2,3 -n 32 --temp 0 --ignore-eos
- * --print-ids`: evaluates the prompt as one batch, then generates up to n
- * tokens one at a time from the KV cache and prints them as a JSON array of
- * ids. Greedy decoding picks the highest logit, the lowest id on ties. It
- * stops after an end-of-generation token unless --ignore-eos.
- * (Text prompts, sampling and streaming text arrive with the tokenizer.) */
+/* cmd_run.c - `deepc run MODEL -p "prompt"`: raw completion, the generated
+ * text streamed to stdout as it comes; or `--tokens 1,2,3` as input and
+ * `--print-ids` to print the generated ids as one JSON array instead of text
+ * (`deepc run MODEL --tokens 1,2,3 -n 32 --temp 0 --ignore-eos --print-ids`
+ * is how the fixtures are checked: keep that format stable).
+ *
+ * The prompt is tokenized as llama.cpp's CLI does (BOS when the model asks
+ * for it, special tokens recognised). Generation stops at an
+ * end-of-generation token (unless --ignore-eos), after -n tokens, or when the
+ * context is full. Sampling: --temp 0 is greedy; otherwise the model file's
+ * defaults and the sampling options (see `deepc --help`). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "engine/generate.h"
 
-static int32_t argmax(const float *x, int32_t n) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
+typedef struct {
+    dc_detok detok;
+    int32_t *ids;   /* --print-ids: collected ids */
+    int32_t n_ids;
+    bool print_ids;
+} run_output;
+
+static bool on_token(void *user, int32_t id) {
+    run_output *o = user;
+    if (o->print_ids) {
+        o->ids[o->n_ids++] = id;
+        return true;
+    }
+    const char *s;
+    size_t n;
+    char err[DC_ERR_LEN];
+    if (!dc_detok_feed(&o->detok, id, &s, &n, err)) return false;
+    fwrite(s, 1, n, stdout);
+    fflush(stdout);
+    return true;
 }
 
-/* Generates up to n_gen ids into out; returns how many, or -1 (message printed). */
-static int generate(deepc_model *model, deepc_context *ctx, const cli_model_opts *o, int n_gen, bool ignore_eos,
-                    int32_t *out) {
-    char err[DEEPC_ERR_LEN];
-    int32_t *seq = calloc((size_t)o->n_tokens, sizeof *seq);
-    if (!seq) return cli_fail("run", 1, "out of memory"), -1;
-    deepc_batch b = {.n_tokens = o->n_tokens, .tokens = o->tokens, .seq = seq};
-    int rc = deepc_decode(ctx, &b, err);
-    free(seq);
-    const int32_t eos = deepc_model_token_eos(model);
-    int n = 0;
-    while (rc == 0 && n < n_gen) {
-        const float *logits = deepc_get_logits(ctx, b.n_tokens - 1);
-        const int32_t next = argmax(logits, deepc_model_n_vocab(model));
-        out[n++] = next;
-        if ((!ignore_eos && next == eos) || n == n_gen) break;
-        const int32_t zero = 0;
-        b = (deepc_batch){.n_tokens = 1, .tokens = &out[n - 1], .seq = &zero};
-        rc = deepc_decode(ctx, &b, err);
-    }
-    if (rc != 0) return cli_fail("run", 1, "%s: %s", o->model_path, err), -1;
-    return n;
+static int prompt_tokens(const char *cmd, const cli_text *t, const char *text, cli_model_opts *o) {
+    const size_t len = strlen(text), bad = cli_utf8_invalid_at(text, len);
+    if (bad < len) return cli_fail(cmd, 1, "the prompt is not valid UTF-8 (byte %zu)", bad);
+    dc_tok_ids ids = {0};
+    char err[DC_ERR_LEN];
+    if (!dc_tok_encode(t->tok, text, len, DC_TOK_ADD_SPECIAL | DC_TOK_PARSE_SPECIAL, &ids, err))
+        return cli_fail(cmd, 1, "%s", err);
+    free(o->tokens);
+    o->tokens = ids.ids;
+    o->n_tokens = (int32_t)ids.n;
+    return 0;
 }
 
 int cmd_run(int argc, char **argv) {
     const char *cmd = "run";
     cli_model_opts o = {0};
-    long n_gen = 32;
-    bool ignore_eos = false, print_ids = false;
+    cli_sampling samp = cli_sampling_unset();
+    const char *prompt = NULL;
+    long n_gen = -1;
+    bool ignore_eos = false;
+    run_output out = {0};
     int status = 0;
     for (int i = 1; i < argc && !status; i++) {
         const char *a = argv[i];
         int r = cli_common_option(cmd, &o, argc, argv, &i);
+        if (r == 0) r = cli_sampling_option(cmd, &samp, argc, argv, &i);
         if (r < 0) {
             status = 2;
         } else if (r == 1) {
             continue;
         } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
-            if (i + 1 >= argc || !cli_parse_int(argv[++i], 0, 1 << 24, &n_gen))
-                status = cli_fail(cmd, 2, "%s needs a number >= 0", a);
-        } else if (!strcmp(a, "--temp")) {
-            long t;
-            if (i + 1 >= argc || !cli_parse_int(argv[++i], 0, 0, &t))
-                status = cli_fail(cmd, 2, "--temp: only 0 (greedy) is supported until sampling lands");
+            if (i + 1 >= argc || !cli_parse_int(argv[++i], -1, 1 << 24, &n_gen))
+                status = cli_fail(cmd, 2, "%s needs a number >= -1", a);
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
+            if (i + 1 >= argc) status = cli_fail(cmd, 2, "%s needs the prompt text", a);
+            else prompt = argv[++i];
         } else if (!strcmp(a, "--ignore-eos")) {
             ignore_eos = true;
         } else if (!strcmp(a, "--print-ids")) {
-            print_ids = true;
+            out.print_ids = true;
         } else {
             status = cli_fail(cmd, 2, "unknown option '%s'", a);
         }
     }
-    if (!status && (!o.model_path || !o.tokens || !print_ids))
-        status = cli_fail(cmd, 2, "usage: deepc run MODEL.gguf --tokens 1,2,3 [-n N] [--temp 0] [--ignore-eos] --print-ids");
-    deepc_model *model = NULL;
-    deepc_context *ctx = NULL;
-    if (!status && !cli_open(cmd, &o, &model, &ctx)) status = 1;
-    int32_t *ids = status ? NULL : malloc(sizeof(int32_t) * (size_t)(n_gen + 1));
-    if (!status && !ids) status = cli_fail(cmd, 1, "out of memory");
+    if (!status && (!o.model_path || !prompt == !o.tokens))
+        status = cli_fail(cmd, 2, "usage: deepc run MODEL.gguf (-p TEXT | --tokens 1,2,3) [-n N] [--temp T] [--ignore-eos] [--print-ids]");
+    cli_text t = {0};
+    if (!status && prompt) o.n_tokens = 512; /* sizes the batch before the prompt is known */
+    if (!status && !cli_open_text(cmd, &o, &samp, &t)) status = 1;
+    if (!status && prompt) status = prompt_tokens(cmd, &t, prompt, &o);
+    dc_gen_session gs;
+    dc_gen_session_init(&gs, t.ctx, 0, 512);
     if (!status) {
-        int n = generate(model, ctx, &o, (int)n_gen, ignore_eos, ids);
-        if (n < 0) status = 1;
-        for (int i = 0; i < n; i++) printf(i ? ",%d" : "[%d", ids[i]);
-        if (n >= 0) printf(n ? "]\n" : "[]\n");
+        char err[DC_ERR_LEN];
+        const int32_t room = deepc_context_n_ctx(t.ctx) - o.n_tokens;
+        out.ids = malloc(sizeof(int32_t) * (size_t)(room > 0 ? room : 1));
+        dc_detok_init(&out.detok, t.tok, false);
+        dc_gen_params gp = {.max_tokens = (int32_t)n_gen, .ignore_eos = ignore_eos};
+        if (!out.ids)
+            status = cli_fail(cmd, 1, "out of memory");
+        else if (dc_gen_prompt(&gs, o.tokens, o.n_tokens, NULL, err) < 0 ||
+                 dc_generate(&gs, t.smp, t.tok, &gp, on_token, NULL, &out, NULL, err) < 0)
+            status = cli_fail(cmd, 1, "%s: %s", o.model_path, err);
+        size_t n;
+        const char *rest = dc_detok_flush(&out.detok, &n);
+        if (out.print_ids) {
+            for (int i = 0; i < out.n_ids; i++) printf(i ? ",%d" : "[%d", out.ids[i]);
+            printf(out.n_ids ? "]\n" : "[]\n");
+        } else {
+            fwrite(rest, 1, n, stdout);
+            putchar('\n');
+        }
+        dc_detok_free(&out.detok);
     }
-    free(ids);
-    deepc_context_free(ctx);
-    deepc_model_free(model);
+    free(out.ids);
+    dc_gen_session_free(&gs);
+    cli_close_text(&t);
     cli_model_opts_free(&o);
     return status;
 }

@@ -9,16 +9,24 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } commands[] = {
-    {"info", cmd_info, "info MODEL.gguf                 describe a model file"},
-    {"logits", cmd_logits, "logits MODEL --tokens 1,2,3     print the logits of every position as JSON"},
-    {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-r 3]     prompt and generation speed"},
-    {"run", cmd_run, "run MODEL --tokens 1,2,3 [-n N] [--temp 0] [--ignore-eos] --print-ids"},
+    {"run", cmd_run, "run MODEL -p TEXT [-n N]              complete a prompt, streaming the text\n"
+                     "  run MODEL --tokens 1,2,3 -n N --temp 0 --ignore-eos --print-ids   ids in, ids out (JSON)"},
+    {"chat", cmd_chat, "chat MODEL [--system TEXT] [--hide-think] [--think on|off] [--reasoning-budget N]\n"
+                       "                                        interactive chat with the model's template"},
+    {"info", cmd_info, "info MODEL.gguf                       describe a model file"},
+    {"tokenize", cmd_tokenize, "tokenize TOKENIZER \"text\" [--plain] [--add-special] | --jsonl\n"
+                               "                                        token ids as JSON (TOKENIZER: GGUF, tokenizer.json or folder)"},
+    {"template", cmd_template, "template TEMPLATE < vars.json          render a chat template (.jinja, GGUF, tokenizer_config.json)"},
+    {"logits", cmd_logits, "logits MODEL --tokens 1,2,3           logits of every position as JSON"},
+    {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-r 3]  prompt and generation speed"},
 };
 
 static int usage(FILE *out) {
     fprintf(out, "usage: deepc COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) fprintf(out, "  %s\n", commands[i].help);
-    fprintf(out, "\ncommon options: -t N (threads, default all cores), -c N (context size)\n");
+    fprintf(out, "\ncommon options: -t N (threads, default all cores), -c N (context size)\n"
+                 "sampling (run, chat): --temp T (0: greedy) --top-k N --top-p P --min-p P --repeat-penalty R\n"
+                 "  --repeat-last-n N --presence-penalty P --frequency-penalty F --seed S (defaults: the model file's)\n");
     return out == stdout ? 0 : 2;
 }
 
