@@ -11,7 +11,8 @@ fixtures="${DEEPC_FIXTURES:-../shared/fixtures}"
 r1="$fixtures/models/tiny-qwen2-Q8_0.gguf"      # R1-Distill-Qwen template (opens <think>)
 qwen3="$fixtures/models/tiny-qwen3-Q4_K_M.gguf" # Qwen3 template
 tmp=$(mktemp -d)
-trap 'tmux kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+sock="deepc-test-$$"
+trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -60,19 +61,19 @@ grep -q '<think>' "$tmp/hide.out" && fail "chat --hide-think showed reasoning"
 
 # chat, interactive under a pseudo-terminal: Ctrl-C mid-answer returns to the prompt
 if command -v tmux >/dev/null; then
-  tmux new-session -d -s chat -x 200 -y 50 "'$deepc' chat '$qwen3' -c 4096 --ignore-eos -t 1 2>&1; echo EXITED \$? ; sleep 30"
+  tmux -L "$sock" new-session -d -s chat -x 200 -y 50 "'$deepc' chat '$qwen3' -c 4096 --ignore-eos -t 1 2>&1; echo EXITED \$? ; sleep 30"
   sleep 1
-  tmux send-keys -t chat "Tell me a long story" Enter
+  tmux -L "$sock" send-keys -t chat "Tell me a long story" Enter
   sleep 1
-  tmux send-keys -t chat C-c
+  tmux -L "$sock" send-keys -t chat C-c
   sleep 1
-  tmux capture-pane -p -t chat >"$tmp/pane1"
+  tmux -L "$sock" capture-pane -p -t chat >"$tmp/pane1"
   grep -q "interrupted" "$tmp/pane1" || fail "Ctrl-C did not interrupt the answer: $(tail -5 "$tmp/pane1")"
-  tmux send-keys -t chat "/think off" Enter
+  tmux -L "$sock" send-keys -t chat "/think off" Enter
   sleep 0.5
-  tmux send-keys -t chat "/exit" Enter
+  tmux -L "$sock" send-keys -t chat "/exit" Enter
   sleep 1
-  tmux capture-pane -p -t chat >"$tmp/pane2"
+  tmux -L "$sock" capture-pane -p -t chat >"$tmp/pane2"
   grep -q "thinking off" "$tmp/pane2" || fail "prompt did not come back after Ctrl-C: $(tail -5 "$tmp/pane2")"
   grep -q "EXITED 0" "$tmp/pane2" || fail "/exit did not end the chat cleanly: $(tail -5 "$tmp/pane2")"
 else

@@ -123,6 +123,22 @@ static int family_index(const char *family) {
     return -1;
 }
 
+/* A special token streamed with special = false has no bytes: the stream
+ * must give an empty chunk (regression: nothing pending, nothing new). */
+static void check_stream_silent_special(const dc_tokenizer *t) {
+    const int32_t eos = dc_tok_eos(t);
+    dc_detok d;
+    dc_detok_init(&d, t, false);
+    const char *chunk = NULL;
+    size_t len = 1;
+    char err[DC_ERR_LEN];
+    CHECK(eos >= 0 && dc_detok_feed(&d, eos, &chunk, &len, err) && len == 0);
+    CHECK(dc_detok_feed(&d, eos, &chunk, &len, err) && len == 0);
+    dc_detok_flush(&d, &len);
+    CHECK(len == 0);
+    dc_detok_free(&d);
+}
+
 /* ---- 1. cases.jsonl ---- */
 
 static void check_case(const dc_tokenizer *t, const char *line, const cJSON *c, dc_tok_ids *ids) {
@@ -588,6 +604,7 @@ int main(void) {
     check_errors();
     check_synthetic();
     check_unicode_versions(toks);
+    for (int f = 0; f < N_FAMILIES; f++) check_stream_silent_special(toks[f]);
     for (int f = 0; f < N_FAMILIES; f++) dc_tok_free(toks[f]);
     printf("test_tokenizer: cases ids %d, ids_plain %d, decoded %d, streamed %d, add_special %d; llama.cpp vectors %d; "
            "GGUF models %d (%d id lists); hostile inputs %d; synthetic tokenizer %d; Unicode versions %d\n",

@@ -66,9 +66,17 @@ struct jv {
     } u;
 };
 
+/* What Python type a jlist stands for. dict.keys()/values()/items() give
+ * views: sized, but not subscriptable and not JSON. Filters that return
+ * generators in jinja2 (map, select*, reject*, unique, items, reverse) give
+ * JL_ITER: always true, no len(), no indexing, not JSON; iterating it works
+ * like a list. JL_BROKEN_ITER is such a generator whose body failed: its one
+ * item is the message, raised when something iterates it (jinja_iter_list). */
+typedef enum { JL_LIST, JL_TUPLE, JL_KEYS, JL_VALUES, JL_ITEMS, JL_ITER, JL_BROKEN_ITER } jlist_kind;
+
 struct jlist {
     jobj h;
-    bool tuple;     /* prints as (a, b) and differs from a list in == */
+    uint8_t kind;   /* jlist_kind */
     uint16_t depth; /* nesting of lists/dicts inside, for bounded recursion */
     size_t n, cap;
     jv *v;
@@ -108,7 +116,7 @@ static inline jv jv_int(int64_t i) { return (jv){.type = JV_INT, .u.i = i}; }
 static inline jv jv_float(double f) { return (jv){.type = JV_FLOAT, .u.f = f}; }
 static inline bool jv_is_heap(jv v) { return v.type >= JV_STR; }
 static inline bool jv_is_number(jv v) { return v.type == JV_BOOL || v.type == JV_INT || v.type == JV_FLOAT; }
-static inline bool jv_is_seq(jv v) { return v.type == JV_LIST || v.type == JV_STR; }
+static inline bool jv_is_seq(jv v) { return (v.type == JV_LIST && v.u.l->kind <= JL_TUPLE) || v.type == JV_STR; }
 
 void jv_retain(jv v);
 void jv_release(jv v);
@@ -219,6 +227,14 @@ typedef struct {
     size_t n;
 } jnodes;
 
+/* Names a scope assigns but that read as undefined in nested scopes until
+ * that assignment runs (jinja2 declares them at the start of the scope);
+ * filled in by jinja_scope.c. */
+typedef struct {
+    const char **names;
+    size_t n;
+} jdecl;
+
 /* One node type for everything; which fields a kind uses:
  *  CONST/DATA value | NAME name | NSREF name.attr2 | GETATTR a.name | GETITEM a[b]
  *  SLICE a[b:c:d] (NULL parts omitted) | CALL a(args, kw) | FILTER a|name(args, kw),
@@ -241,12 +257,17 @@ struct jnode {
     jnodes args, kw, body, orelse;
     const char **names;
     uint8_t *ops;
+    jdecl decl, else_decl; /* scopes this statement opens (else_decl: a for loop's else) */
 };
 
 struct dc_template {
     arena mem;
     jnodes body;
+    jdecl decl;
 };
+
+/* Computes the jdecl of every scope, like jinja2's symbol tracking. */
+bool jinja_analyze_scopes(dc_template *t, char *err);
 
 /* ------------------------------------------------------------------ runtime */
 
@@ -287,6 +308,8 @@ bool rt_call(rt *r, jv fn, const jargs *a, jv *out);
 /* obj.name / obj[key] with jinja2's fallbacks; undefined when missing. */
 bool rt_getattr(rt *r, jv obj, const char *name, jv *out);
 bool rt_getitem(rt *r, jv obj, jv key, jv *out);
+/* The error for using an undefined value where that fails; returns false. */
+bool rt_undefined_error(rt *r, jv v);
 /* Registers a namespace so the render can break cycles through it. */
 bool rt_track_namespace(rt *r, jv ns);
 

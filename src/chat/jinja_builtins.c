@@ -69,11 +69,33 @@ static bool put_fill(rt *r, jbuf *b, char c, int64_t n) {
     return true;
 }
 
+/* jinja2 returns an iterator here: the list is marked as one (see JL_ITER). */
+static bool generator(bool ok, jv *out) {
+    if (ok) out->u.l->kind = JL_ITER;
+    return ok;
+}
+
+/* For filters that jinja2 writes as generator functions: their body runs
+ * only when the result is iterated, so a failure becomes part of the result
+ * (JL_BROKEN_ITER holding the message) and is raised by whatever iterates
+ * it. Running out of the render's limits is not deferred. */
+static bool lazy(rt *r, bool ok, jv *out) {
+    char msg[DC_ERR_LEN];
+    jv text;
+    if (ok || r->steps > DC_TPL_MAX_STEPS) return generator(ok, out);
+    snprintf(msg, sizeof msg, "%s", r->msg);
+    if (!jv_new_cstr(r->msg, &text, msg)) return false;
+    if (!jv_new_list(r->msg, out, 1)) return jv_release(text), false;
+    if (!jlist_push(r->msg, out->u.l, text)) return jv_release(*out), false;
+    out->u.l->kind = JL_BROKEN_ITER;
+    return true;
+}
+
 static bool push_copy(rt *r, jv list, jv v) { return jlist_push(r->msg, list.u.l, jv_ref(v)); }
 
 static bool new_pair(rt *r, jv a, jv b, jv *out) {
     if (!jv_new_list(r->msg, out, 2)) return false;
-    out->u.l->tuple = true;
+    out->u.l->kind = JL_TUPLE;
     return (push_copy(r, *out, a) && push_copy(r, *out, b)) || (jv_release(*out), false);
 }
 
@@ -271,7 +293,7 @@ static int64_t parse_count(const char *s, size_t *i, size_t n) {
 bool jinja_percent_format(rt *r, jv fmt, jv args, jv *out) {
     const char *s = fmt.u.s->s;
     const size_t n = fmt.u.s->len;
-    const bool tuple = args.type == JV_LIST && args.u.l->tuple;
+    const bool tuple = args.type == JV_LIST && args.u.l->kind == JL_TUPLE;
     size_t next_arg = 0, used_single = 0;
     bool used_mapping = false;
     jbuf b = NEW_BUF;
@@ -325,7 +347,9 @@ bool jinja_percent_format(rt *r, jv fmt, jv args, jv *out) {
         }
         ok = put_formatted(r, &b, v, &f);
     }
-    if (ok && !used_mapping && ((tuple && next_arg < args.u.l->n) || (!tuple && !used_single && args.type != JV_DICT)))
+    /* like Python, an unused argument is only an error if it is not a mapping (anything with __getitem__) */
+    const bool mapping_like = args.type == JV_DICT || args.type == JV_UNDEF || (args.type == JV_LIST && args.u.l->kind == JL_LIST);
+    if (ok && !used_mapping && ((tuple && next_arg < args.u.l->n) || (!tuple && !used_single && !mapping_like)))
         ok = fail(r, "not all arguments converted during string formatting");
     return finish(r, &b, ok, out);
 }
@@ -620,6 +644,7 @@ static bool f_safe(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
 
 static bool first_or_last(rt *r, jv self, bool last, jv *out) {
     jv items;
+    if (last && self.type == JV_LIST && self.u.l->kind >= JL_ITER) return fail(r, "'generator' object is not reversible");
     if (!jinja_iter_list(r, self, &items)) return false;
     const size_t n = items.u.l->n;
     *out = n ? jv_ref(items.u.l->v[last ? n - 1 : 0]) : jv_undef(last ? "last" : "first", JV_LIST);
@@ -662,6 +687,7 @@ static bool f_int(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     jv f;
     if (!want_int(r, p[1], 10, &base)) return false;
     if (base < 2 || base > 36) return fail(r, "int() base must be >= 2 and <= 36");
+    if (self.type == JV_UNDEF) return rt_undefined_error(r, self); /* Undefined.__int__ raises */
     if (self.type == JV_INT || self.type == JV_BOOL) return *out = jv_int(self.type == JV_INT ? self.u.i : self.u.b), true;
     if (self.type == JV_FLOAT && isfinite(self.u.f) && fabs(self.u.f) < 9.2e18) return *out = jv_int((int64_t)self.u.f), true;
     if (self.type == JV_STR) {
@@ -673,7 +699,8 @@ static bool f_int(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
 }
 
 static bool f_float(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
-    (void)r, (void)a;
+    (void)a;
+    if (self.type == JV_UNDEF) return rt_undefined_error(r, self); /* Undefined.__float__ raises */
     if (jv_is_number(self)) return *out = jv_float(jv_num(self)), true;
     if (self.type == JV_STR && parse_number(self.u.s, true, 10, out)) return true;
     *out = p[0].type != JV_UNDEF ? jv_ref(p[0]) : jv_float(0.0);
@@ -687,7 +714,7 @@ static bool f_format(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     if (a->npos && a->nkw) return fail(r, "can't handle positional and keyword arguments at the same time");
     if (!(a->nkw ? jv_new_dict(r->msg, &args, JV_DICT) : jv_new_list(r->msg, &args, a->npos))) return false;
     bool ok = true;
-    if (args.type == JV_LIST) args.u.l->tuple = true;
+    if (args.type == JV_LIST) args.u.l->kind = JL_TUPLE;
     for (size_t i = 0; ok && i < a->npos; i++) ok = push_copy(r, args, a->pos[i]);
     for (size_t i = 0; ok && i < a->nkw; i++)
         ok = jv_new_cstr(r->msg, &k, a->names[i]) && jdict_set(r->msg, args.u.d, k, jv_ref(a->kw[i]));
@@ -707,11 +734,11 @@ static bool f_indent(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     if (p[0].type != JV_STR && !want_int(r, p[0], 4, &width)) return false;
     jbuf pad = NEW_BUF, b = NEW_BUF;
     bool ok = p[0].type == JV_STR ? put(r, &pad, p[0].u.s->s, p[0].u.s->len) : put_fill(r, &pad, ' ', width);
-    jv s, text, lines;
-    if (!ok || !jv_to_str(r->msg, self, &s)) return jbuf_free(&pad), false;
+    jv text, lines;
+    if (ok && self.type != JV_STR) ok = fail(r, "unsupported operand type(s) for +=: '%s' and 'str'", jv_type_name(self));
+    if (!ok) return jbuf_free(&pad), false;
     /* like jinja2: s + "\n", then splitlines */
-    ok = put(r, &b, s.u.s->s, s.u.s->len) && put(r, &b, "\n", 1) && jbuf_to_str(r->msg, &b, &text);
-    jv_release(s);
+    ok = put(r, &b, self.u.s->s, self.u.s->len) && put(r, &b, "\n", 1) && jbuf_to_str(r->msg, &b, &text);
     if (!ok) return jbuf_free(&pad), jbuf_free(&b), false;
     ok = splitlines(r, text.u.s, false, &lines);
     jv_release(text);
@@ -729,8 +756,7 @@ static bool f_indent(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     return finish(r, &b, ok, out);
 }
 
-static bool f_items(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
-    (void)p, (void)a;
+static bool item_pairs(rt *r, jv self, jv *out) {
     if (self.type == JV_UNDEF) return jv_new_list(r->msg, out, 0);
     if (self.type != JV_DICT) return fail(r, "can only get item pairs from a mapping");
     if (!jv_new_list(r->msg, out, self.u.d->n)) return false;
@@ -740,6 +766,8 @@ static bool f_items(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     }
     return true;
 }
+
+static bool f_items(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, lazy(r, item_pairs(r, self, out), out); }
 
 static bool f_join(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
@@ -777,7 +805,7 @@ static bool f_list(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p, (void)a;
     jv items;
     if (!jinja_iter_list(r, self, &items)) return false;
-    if (!items.u.l->tuple) return *out = items, true;
+    if (items.u.l->kind == JL_LIST) return *out = items, true;
     bool ok = jv_new_list(r->msg, out, items.u.l->n);
     for (size_t i = 0; ok && i < items.u.l->n; i++) ok = push_copy(r, *out, items.u.l->v[i]) || (jv_release(*out), false);
     jv_release(items);
@@ -815,10 +843,10 @@ static bool select_items(rt *r, jv self, const jargs *a, bool by_attr, bool keep
     return ok;
 }
 
-static bool f_select(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, select_items(r, self, a, false, true, out); }
-static bool f_reject(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, select_items(r, self, a, false, false, out); }
-static bool f_selectattr(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, select_items(r, self, a, true, true, out); }
-static bool f_rejectattr(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, select_items(r, self, a, true, false, out); }
+static bool f_select(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, lazy(r, select_items(r, self, a, false, true, out), out); }
+static bool f_reject(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, lazy(r, select_items(r, self, a, false, false, out), out); }
+static bool f_selectattr(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, lazy(r, select_items(r, self, a, true, true, out), out); }
+static bool f_rejectattr(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, lazy(r, select_items(r, self, a, true, false, out), out); }
 
 static const jv *kwarg(const jargs *a, const char *name) {
     for (size_t i = 0; i < a->nkw; i++)
@@ -827,8 +855,7 @@ static const jv *kwarg(const jargs *a, const char *name) {
 }
 
 /* map(attribute='x', default=d) or map('filter', args...) */
-static bool f_map(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
-    (void)p;
+static bool map_items(rt *r, jv self, const jargs *a, jv *out) {
     const jv *attribute = kwarg(a, "attribute"), *dflt = kwarg(a, "default");
     int filter = -1;
     if (!attribute) {
@@ -852,6 +879,8 @@ static bool f_map(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     jv_release(items);
     return ok;
 }
+
+static bool f_map(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, lazy(r, map_items(r, self, a, out), out); }
 
 static bool min_max(rt *r, jv self, const jv *p, bool max, jv *out) {
     jv items;
@@ -931,7 +960,7 @@ static bool f_reverse(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     if (!jinja_iter_list(r, self, &items)) return false;
     bool ok = reversed_list(r, items, out);
     jv_release(items);
-    return ok;
+    return generator(ok, out);
 }
 
 static bool f_round(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
@@ -1017,8 +1046,7 @@ static bool f_trim(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     return ok;
 }
 
-static bool f_unique(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
-    (void)a;
+static bool unique_items(rt *r, jv self, const jv *p, jv *out) {
     jv items;
     if (!jinja_iter_list(r, self, &items)) return false;
     const size_t n = items.u.l->n;
@@ -1034,6 +1062,8 @@ static bool f_unique(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     jv_release(items);
     return ok;
 }
+
+static bool f_unique(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)a, lazy(r, unique_items(r, self, p, out), out); }
 
 static bool f_wordcount(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p, (void)a;
@@ -1111,7 +1141,7 @@ static bool t_callable(rt *r, jv self, const jv *p, const jargs *a, jv *out) { r
 static bool t_escaped(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)self, (void)p, (void)a, *out = jv_bool(false), true; }
 /* Python: iterable = has __iter__ (Undefined has); sequence = len + getitem. */
 static bool t_iterable(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
-    return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_UNDEF || jv_is_seq(self) || self.type == JV_DICT), true;
+    return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_UNDEF || self.type == JV_LIST || self.type == JV_STR || self.type == JV_DICT), true;
 }
 static bool t_sequence(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     return (void)r, (void)p, (void)a, *out = jv_bool(jv_is_seq(self) || self.type == JV_DICT || self.type == JV_UNDEF), true;
@@ -1470,10 +1500,11 @@ static bool m_get(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     return *out = v ? jv_ref(*v) : p[1].type != JV_UNDEF ? jv_ref(p[1]) : jv_none(), true;
 }
 
-/* dict.keys() / values() / items() as lists */
+/* dict.keys() / values() / items() */
 static bool dict_view(rt *r, jv self, int what, jv *out) {
     const jdict *d = self.u.d;
     if (!jv_new_list(r->msg, out, d->n)) return false;
+    out->u.l->kind = (uint8_t)(JL_KEYS + what);
     for (size_t i = 0; i < d->n; i++) {
         jv v;
         bool ok = what == 2 ? new_pair(r, d->k[i], d->v[i], &v) : (v = jv_ref(what ? d->v[i] : d->k[i]), true);

@@ -27,6 +27,7 @@
 
 struct scope {
     scope *parent;
+    const jdecl *decl; /* names this scope declares (see jinja_scope.c) */
     size_t n, cap;
     const char **names; /* the inline arrays until more are needed */
     jv *vals;
@@ -73,8 +74,7 @@ static bool enter(rt *r, const jnode *n) {
     return rt_charge(r, 1) || fail_at(r, n);
 }
 
-/* The message for using an undefined value where that is an error. */
-static bool undefined_error(rt *r, jv v) {
+bool rt_undefined_error(rt *r, jv v) {
     static const char *const owner[] = {[JV_NONE] = "'None'", [JV_BOOL] = "'bool object'", [JV_INT] = "'int object'",
                                         [JV_FLOAT] = "'float object'", [JV_STR] = "'str object'", [JV_LIST] = "'list object'",
                                         [JV_DICT] = "'dict object'", [JV_NS] = "'Namespace object'", [JV_FUNC] = "'function object'",
@@ -88,10 +88,22 @@ bool rt_track_namespace(rt *r, jv ns) { return jlist_push(r->msg, r->namespaces.
 
 /* ------------------------------------------------------------ scopes */
 
-static jv *scope_find(scope *s, const char *name) {
-    for (; s; s = s->parent)
+static bool declares(const jdecl *d, const char *name) {
+    for (size_t i = 0; d && i < d->n; i++)
+        if (!strcmp(d->names[i], name)) return true;
+    return false;
+}
+
+/* The binding of name seen from s, or NULL; *hidden is set when a scope
+ * declares the name but has not assigned it yet (it reads as undefined
+ * there, whatever outer scopes or the render variables hold). */
+static jv *scope_find(scope *s, const char *name, bool *hidden) {
+    *hidden = false;
+    for (; s; s = s->parent) {
         for (size_t i = s->n; i-- > 0;)
             if (!strcmp(s->names[i], name)) return &s->vals[i];
+        if (declares(s->decl, name)) return *hidden = true, NULL;
+    }
     return NULL;
 }
 
@@ -131,10 +143,11 @@ static void scope_free(scope *s) {
 }
 
 static bool lookup(rt *r, scope *s, const char *name, jv *out) {
-    const jv *v = scope_find(s, name);
-    if (!v) v = jdict_get_name(r->vars, name);
+    bool hidden;
+    const jv *v = scope_find(s, name, &hidden);
+    if (!v && !hidden) v = jdict_get_name(r->vars, name);
     if (v) return *out = jv_ref(*v), true;
-    int id = jinja_global_id(name);
+    int id = hidden ? -1 : jinja_global_id(name);
     *out = id >= 0 ? jinja_global_value(id) : jv_undef(name, JV_UNDEF);
     return true;
 }
@@ -142,6 +155,7 @@ static bool lookup(rt *r, scope *s, const char *name, jv *out) {
 /* ------------------------------------------------------------ iteration */
 
 bool jinja_iter_list(rt *r, jv v, jv *out) {
+    if (v.type == JV_LIST && v.u.l->kind == JL_BROKEN_ITER) return dc_err(r->msg, "%s", v.u.l->v[0].u.s->s), false;
     if (v.type == JV_LIST) return *out = jv_ref(v), rt_charge(r, v.u.l->n / 16);
     if (v.type != JV_STR && v.type != JV_DICT && v.type != JV_UNDEF)
         return dc_err(r->msg, "'%s' object is not iterable", jv_type_name(v)), false;
@@ -187,7 +201,7 @@ static bool loop_attr(rt *r, jv obj, const char *name, jv *out) {
 /* getattr(obj, name) as the sandbox sees it: methods of str/list/dict, keys
  * of dicts and namespaces, loop variables; missing gives undefined. */
 static bool get_attr(rt *r, jv obj, const char *name, bool dict_keys, jv *out) {
-    if (obj.type == JV_UNDEF) return undefined_error(r, obj);
+    if (obj.type == JV_UNDEF) return rt_undefined_error(r, obj);
     if (obj.type == JV_LOOP) return loop_attr(r, obj, name, out);
     int id = jinja_method_id((jv_type)obj.type, name);
     if (id >= 0) return jv_new_func(r->msg, out, FN_METHOD, id, obj, NULL);
@@ -205,7 +219,7 @@ static bool forget_name(bool ok, jv *v) {
 bool rt_getattr(rt *r, jv obj, const char *name, jv *out) { return forget_name(get_attr(r, obj, name, true, out), out); }
 
 bool rt_getitem(rt *r, jv obj, jv key, jv *out) {
-    if (obj.type == JV_UNDEF) return undefined_error(r, obj);
+    if (obj.type == JV_UNDEF) return rt_undefined_error(r, obj);
     if (obj.type == JV_DICT) {
         if (!rt_charge(r, obj.u.d->n / 16)) return false;
         const jv *v = jdict_get(obj.u.d, key);
@@ -236,8 +250,9 @@ static bool slice_bound(rt *r, jv v, int64_t len, int64_t step, bool is_start, i
 }
 
 static bool slice_value(rt *r, jv obj, jv start_v, jv stop_v, jv step_v, jv *out) {
-    if (obj.type == JV_UNDEF) return undefined_error(r, obj);
-    if (!jv_is_seq(obj)) return *out = jv_undef(NULL, obj.type), true;
+    if (obj.type == JV_UNDEF) return rt_undefined_error(r, obj);
+    if (obj.type == JV_DICT) return dc_err(r->msg, "unhashable type: 'slice'"), false; /* slices bypass jinja2's getitem */
+    if (!jv_is_seq(obj)) return dc_err(r->msg, "'%s' object is not subscriptable", jv_type_name(obj)), false;
     int64_t step = 1, start, stop, len = jv_len(obj);
     if (step_v.type != JV_NONE && step_v.type != JV_UNDEF) {
         if (step_v.type != JV_INT && step_v.type != JV_BOOL) return dc_err(r->msg, "slice indices must be integers or None"), false;
@@ -250,7 +265,7 @@ static bool slice_value(rt *r, jv obj, jv start_v, jv stop_v, jv step_v, jv *out
     if (!rt_charge(r, (uint64_t)count / 16)) return false;
     if (obj.type == JV_LIST) {
         if (!jv_new_list(r->msg, out, (size_t)count)) return false;
-        out->u.l->tuple = obj.u.l->tuple;
+        out->u.l->kind = obj.u.l->kind;
         for (int64_t k = 0, i = start; k < count; k++, i += step)
             if (!jlist_push(r->msg, out->u.l, jv_ref(obj.u.l->v[i]))) return jv_release(*out), false;
         return true;
@@ -270,8 +285,8 @@ static bool slice_value(rt *r, jv obj, jv start_v, jv stop_v, jv step_v, jv *out
 /* ------------------------------------------------------------ arithmetic */
 
 static bool type_error(rt *r, const char *op, jv a, jv b) {
-    if (a.type == JV_UNDEF) return undefined_error(r, a);
-    if (b.type == JV_UNDEF) return undefined_error(r, b);
+    if (a.type == JV_UNDEF) return rt_undefined_error(r, a);
+    if (b.type == JV_UNDEF) return rt_undefined_error(r, b);
     if (a.type == JV_STR && !strcmp(op, "+"))
         return dc_err(r->msg, "can only concatenate str (not \"%s\") to str", jv_type_name(b)), false;
     return dc_err(r->msg, "unsupported operand type(s) for %s: '%s' and '%s'", op, jv_type_name(a), jv_type_name(b)), false;
@@ -290,7 +305,7 @@ static bool repeat(rt *r, jv seq, int64_t count, jv *out) {
     if (!rt_charge(r, unit * (uint64_t)count / 64)) return false;
     if (seq.type == JV_LIST) {
         if (!jv_new_list(r->msg, out, unit * (size_t)count)) return false;
-        out->u.l->tuple = seq.u.l->tuple;
+        out->u.l->kind = seq.u.l->kind;
         for (int64_t k = 0; k < count; k++)
             for (size_t i = 0; i < unit; i++)
                 if (!jlist_push(r->msg, out->u.l, jv_ref(seq.u.l->v[i]))) return jv_release(*out), false;
@@ -312,7 +327,7 @@ static bool concat_seq(rt *r, jv a, jv b, jv *out) {
         return jbuf_to_str(r->msg, &buf, out);
     }
     if (!jv_new_list(r->msg, out, a.u.l->n + b.u.l->n)) return false;
-    out->u.l->tuple = a.u.l->tuple;
+    out->u.l->kind = a.u.l->kind;
     for (size_t i = 0; i < a.u.l->n + b.u.l->n; i++) {
         jv item = i < a.u.l->n ? a.u.l->v[i] : b.u.l->v[i - a.u.l->n];
         if (!jlist_push(r->msg, out->u.l, jv_ref(item))) return jv_release(*out), false;
@@ -401,7 +416,7 @@ static bool binop(rt *r, jop op, jv a, jv b, jv *out) {
         return float_arith(r, op, jv_num(a), jv_num(b), out);
     }
     if (op == OP_ADD && a.type == JV_STR && b.type == JV_STR && (a.hint || b.hint)) return markup_concat(r, a, b, out);
-    if (op == OP_ADD && a.type == b.type && (a.type == JV_STR || (a.type == JV_LIST && a.u.l->tuple == b.u.l->tuple)))
+    if (op == OP_ADD && a.type == b.type && (a.type == JV_STR || (jv_is_seq(a) && a.u.l->kind == b.u.l->kind)))
         return concat_seq(r, a, b, out);
     if (op == OP_MUL && jv_is_seq(a) && (b.type == JV_INT || b.type == JV_BOOL)) return repeat(r, a, ival(b), out);
     if (op == OP_MUL && jv_is_seq(b) && (a.type == JV_INT || a.type == JV_BOOL)) return repeat(r, b, ival(a), out);
@@ -419,10 +434,12 @@ static bool contains(rt *r, jv container, jv item, bool *result) {
         *result = memmem(container.u.s->s, container.u.s->len, item.u.s->s, item.u.s->len) != NULL;
         return rt_charge(r, weight(container));
     case JV_LIST:
+        if (container.u.l->kind == JL_BROKEN_ITER) return dc_err(r->msg, "%s", container.u.l->v[0].u.s->s), false;
         *result = false;
         for (size_t i = 0; i < container.u.l->n && !*result; i++) *result = jv_equal(container.u.l->v[i], item);
         return rt_charge(r, container.u.l->n / 8);
     case JV_DICT:
+        if (item.type == JV_LIST || item.type == JV_DICT) return dc_err(r->msg, "unhashable type: '%s'", jv_type_name(item)), false;
         *result = jdict_get(container.u.d, item) != NULL;
         return rt_charge(r, container.u.d->n / 8);
     case JV_UNDEF: return *result = false, true;
@@ -441,7 +458,7 @@ bool rt_compare(rt *r, jop op, jv a, jv b, bool *result) {
         if (op == OP_NOTIN) *result = !*result;
         return true;
     default:
-        if (a.type == JV_UNDEF || b.type == JV_UNDEF) return undefined_error(r, a.type == JV_UNDEF ? a : b);
+        if (a.type == JV_UNDEF || b.type == JV_UNDEF) return rt_undefined_error(r, a.type == JV_UNDEF ? a : b);
         if (!jv_compare(r->msg, a, b, &c)) return false;
         *result = op == OP_LT ? c < 0 : op == OP_LTEQ ? c <= 0 : op == OP_GT ? c > 0 : c >= 0;
         return true;
@@ -543,14 +560,14 @@ static bool render_to_string(rt *r, scope *s, const jnodes *body, jv *out) {
  * then its default (evaluated in s), else undefined; the rest go to
  * varargs / kwargs, and a `caller` keyword becomes `caller`. */
 static bool bind_params(rt *r, scope *s, const jnode *m, const jargs *a) {
-    static jlist no_varargs = {.h = {-1}, .tuple = true}; /* immortal: shared by calls without extras */
+    static jlist no_varargs = {.h = {-1}, .kind = JL_TUPLE}; /* immortal: shared by calls without extras */
     static jdict no_kwargs = {.h = {-1}};
     jv varargs = {.type = JV_LIST, .u.l = &no_varargs}, kwargs = {.type = JV_DICT, .u.d = &no_kwargs}, v;
     const size_t np = m->args.n;
     bool ok = true;
     if (a->npos > np) {
         if (!jv_new_list(r->msg, &varargs, a->npos - np)) return false;
-        varargs.u.l->tuple = true;
+        varargs.u.l->kind = JL_TUPLE;
     }
     if (a->nkw && !jv_new_dict(r->msg, &kwargs, JV_DICT)) return jv_release(varargs), false;
     for (size_t i = 0; ok && i < np; i++) {
@@ -574,14 +591,14 @@ static bool bind_params(rt *r, scope *s, const jnode *m, const jargs *a) {
 
 static bool call_macro(rt *r, const jfunc *f, const jargs *a, jv *out) {
     if (f->kind == FN_CALLER && !f->scope) return dc_err(r->msg, "caller() used after its call block ended"), false;
-    scope s = {.parent = f->kind == FN_CALLER ? f->scope : r->root};
+    scope s = {.parent = f->kind == FN_CALLER ? f->scope : r->root, .decl = &f->node->decl};
     bool ok = bind_params(r, &s, f->node, a) && render_to_string(r, &s, &f->node->body, out);
     scope_free(&s);
     return ok;
 }
 
 bool rt_call(rt *r, jv fn, const jargs *a, jv *out) {
-    if (fn.type == JV_UNDEF) return undefined_error(r, fn);
+    if (fn.type == JV_UNDEF) return rt_undefined_error(r, fn);
     if (fn.type != JV_FUNC) return dc_err(r->msg, "'%s' object is not callable", jv_type_name(fn)), false;
     const jfunc *f = fn.u.fn;
     switch ((jfunc_kind)f->kind) {
@@ -647,7 +664,7 @@ static bool eval_filter_or_test(rt *r, scope *s, const jnode *n, jv *out) {
 static bool eval_unary(rt *r, const jnode *n, jv v, jv *out) {
     if (n->kind == N_NOT) return *out = jv_bool(!jv_truthy(v)), true;
     if (!jv_is_number(v)) {
-        if (v.type == JV_UNDEF) return undefined_error(r, v);
+        if (v.type == JV_UNDEF) return rt_undefined_error(r, v);
         return dc_err(r->msg, "bad operand type for unary %c: '%s'", n->kind == N_NEG ? '-' : '+', jv_type_name(v)), false;
     }
     if (v.type == JV_FLOAT) return *out = jv_float(n->kind == N_NEG ? -v.u.f : v.u.f), true;
@@ -658,7 +675,7 @@ static bool eval_unary(rt *r, const jnode *n, jv v, jv *out) {
 
 static bool eval_seq(rt *r, scope *s, const jnode *n, jv *out) {
     if (!jv_new_list(r->msg, out, n->args.n)) return fail_at(r, n);
-    out->u.l->tuple = n->kind == N_TUPLE;
+    out->u.l->kind = n->kind == N_TUPLE ? JL_TUPLE : JL_LIST;
     for (size_t i = 0; i < n->args.n; i++) {
         jv v;
         if (!eval(r, s, n->args.v[i], &v)) return jv_release(*out), false;
@@ -795,8 +812,9 @@ static bool assign_tuple(rt *r, scope *s, const jnode *target, jv v) {
 static bool assign(rt *r, scope *s, const jnode *target, jv v) {
     if (target->kind == N_TUPLE) return assign_tuple(r, s, target, v);
     if (target->kind == N_NAME) return scope_set(r, s, target->name, v) || fail_at(r, target);
-    jv *ns = scope_find(s, target->name);
-    if (!ns) ns = jdict_get_name(r->vars, target->name);
+    bool hidden;
+    jv *ns = scope_find(s, target->name, &hidden);
+    if (!ns && !hidden) ns = jdict_get_name(r->vars, target->name);
     if (!ns || ns->type != JV_NS) {
         jv_release(v);
         return fail_msg(r, target, "cannot assign attribute '%s' on non-namespace object", target->attr2);
@@ -821,7 +839,7 @@ static exec_status exec_for_items(rt *r, scope *s, const jnode *n, jv items) {
             break;
         }
         lp->index0 = (int64_t)i;
-        scope body = {.parent = s};
+        scope body = {.parent = s, .decl = &n->decl};
         st = assign(r, &body, n->a, jv_ref(items.u.l->v[i])) && scope_set(r, &body, "loop", jv_ref(loop))
                  ? exec_body(r, &body, &n->body)
                  : (fail_at(r, n), X_ERR);
@@ -862,7 +880,7 @@ static exec_status exec_for(rt *r, scope *s, const jnode *n) {
     if (items.u.l->n) {
         st = exec_for_items(r, s, n, items);
     } else {
-        scope other = {.parent = s};
+        scope other = {.parent = s, .decl = &n->else_decl};
         st = exec_body(r, &other, &n->orelse);
         scope_free(&other);
     }
@@ -879,7 +897,7 @@ static bool print_value(rt *r, const jnode *n, jv v) {
 /* Runs a block body in a child scope and returns its text filtered by the
  * chain n->c (set and filter blocks). */
 static bool block_text(rt *r, scope *s, const jnode *n, jv *out) {
-    scope inner = {.parent = s};
+    scope inner = {.parent = s, .decl = &n->decl};
     jv text;
     bool ok = render_to_string(r, &inner, &n->body, &text) || fail_at(r, n);
     scope_free(&inner);
@@ -904,7 +922,7 @@ static exec_status exec_callblock(rt *r, scope *s, const jnode *n) {
 }
 
 static exec_status exec_with(rt *r, scope *s, const jnode *n) {
-    scope inner = {.parent = s};
+    scope inner = {.parent = s, .decl = &n->decl};
     bool ok = true;
     for (size_t i = 0; ok && i < n->args.n; i++) {
         jv v;
@@ -938,7 +956,7 @@ static exec_status exec_stmt(rt *r, scope *s, const jnode *n) {
     case N_CALLBLOCK: return exec_callblock(r, s, n);
     case N_WITH: return exec_with(r, s, n);
     case N_SCOPE: {
-        scope inner = {.parent = s};
+        scope inner = {.parent = s, .decl = &n->decl};
         exec_status st = exec_body(r, &inner, &n->body);
         scope_free(&inner);
         return st;
@@ -965,7 +983,7 @@ static exec_status exec_body(rt *r, scope *s, const jnodes *body) {
 int dc_template_render(const dc_template *t, const cJSON *vars, char **out, size_t *out_len, char err[DC_ERR_LEN]) {
     rt *r = calloc(1, sizeof *r);
     jbuf buf = {.limit = DC_TPL_MAX_OUTPUT};
-    scope root = {0};
+    scope root = {.decl = &t->decl};
     jv vars_v = jv_none();
     bool ok = r != NULL;
     *out = NULL;

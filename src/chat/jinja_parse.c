@@ -819,7 +819,7 @@ dc_template *dc_template_parse(const char *src, size_t len, char err[DC_ERR_LEN]
     if (!s) dc_err(err, "out of memory");
     else if (jinja_lex(&t->mem, s, n, &toks, &ntoks, err)) {
         parser p = {.a = &t->mem, .t = toks, .err = err};
-        subparse(&p, NULL, &t->body);
+        if (subparse(&p, NULL, &t->body)) jinja_analyze_scopes(t, err);
     }
     free(toks);
     if (err[0]) {

@@ -194,7 +194,7 @@ bool jv_truthy(jv v) {
     case JV_INT: return v.u.i != 0;
     case JV_FLOAT: return v.u.f != 0.0;
     case JV_STR: return v.u.s->len > 0;
-    case JV_LIST: return v.u.l->n > 0;
+    case JV_LIST: return v.u.l->kind >= JL_ITER || v.u.l->n > 0;
     case JV_DICT: return v.u.d->n > 0;
     default: return true;
     }
@@ -215,7 +215,7 @@ bool jv_equal(jv a, jv b) {
     case JV_NONE: return true;
     case JV_STR: return a.u.s->len == b.u.s->len && !memcmp(a.u.s->s, b.u.s->s, a.u.s->len);
     case JV_LIST:
-        if (a.u.l->tuple != b.u.l->tuple || a.u.l->n != b.u.l->n) return false;
+        if (a.u.l->kind != b.u.l->kind || a.u.l->n != b.u.l->n || a.u.l->kind >= JL_ITER) return a.u.l == b.u.l;
         for (size_t i = 0; i < a.u.l->n; i++)
             if (!jv_equal(a.u.l->v[i], b.u.l->v[i])) return false;
         return true;
@@ -246,7 +246,7 @@ bool jv_compare(char *err, jv a, jv b, int *cmp) {
         *cmp = c ? (c > 0) - (c < 0) : (a.u.s->len > b.u.s->len) - (a.u.s->len < b.u.s->len);
         return true;
     }
-    if (a.type == JV_LIST && b.type == JV_LIST && a.u.l->tuple == b.u.l->tuple) {
+    if (a.type == JV_LIST && b.type == JV_LIST && a.u.l->kind == b.u.l->kind && a.u.l->kind < JL_ITER) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
             if (jv_equal(a.u.l->v[i], b.u.l->v[i])) continue;
             return jv_compare(err, a.u.l->v[i], b.u.l->v[i], cmp);
@@ -265,7 +265,10 @@ const char *jv_type_name(jv v) {
     case JV_INT: return "int";
     case JV_FLOAT: return "float";
     case JV_STR: return "str";
-    case JV_LIST: return v.u.l->tuple ? "tuple" : "list";
+    case JV_LIST: {
+        static const char *const names[] = {"list", "tuple", "dict_keys", "dict_values", "dict_items", "generator", "generator"};
+        return names[v.u.l->kind];
+    }
     case JV_DICT: return "dict";
     case JV_NS: return "Namespace";
     case JV_FUNC: return v.u.fn->kind == FN_MACRO ? "Macro" : "function";
@@ -277,7 +280,7 @@ int64_t jv_len(jv v) {
     switch (v.type) {
     case JV_UNDEF: return 0;
     case JV_STR: return (int64_t)v.u.s->ncp;
-    case JV_LIST: return (int64_t)v.u.l->n;
+    case JV_LIST: return v.u.l->kind >= JL_ITER ? -1 : (int64_t)v.u.l->n;
     case JV_DICT: return (int64_t)v.u.d->n;
     default: return -1;
     }
@@ -482,9 +485,14 @@ static bool write_repr(char *err, jbuf *b, jv v, int ns_depth) {
     switch (v.type) {
     case JV_STR: return put_str_repr(err, b, v.u.s);
     case JV_UNDEF: return jbuf_puts(err, b, "Undefined");
-    case JV_LIST:
-        return jbuf_puts(err, b, v.u.l->tuple ? "(" : "[") && put_items_repr(err, b, NULL, v.u.l->v, v.u.l->n, ns_depth) &&
-               jbuf_puts(err, b, !v.u.l->tuple ? "]" : v.u.l->n == 1 ? ",)" : ")");
+    case JV_LIST: {
+        const bool tuple = v.u.l->kind == JL_TUPLE;
+        const bool view = v.u.l->kind >= JL_KEYS && v.u.l->kind <= JL_ITEMS;
+        if (v.u.l->kind >= JL_ITER) return jbuf_puts(err, b, "<generator object>");
+        return (!view || (jbuf_puts(err, b, jv_type_name(v)) && putc_(err, b, '('))) && jbuf_puts(err, b, tuple ? "(" : "[") &&
+               put_items_repr(err, b, NULL, v.u.l->v, v.u.l->n, ns_depth) &&
+               jbuf_puts(err, b, !tuple ? "]" : v.u.l->n == 1 ? ",)" : ")") && (!view || putc_(err, b, ')'));
+    }
     case JV_DICT:
         return putc_(err, b, '{') && put_items_repr(err, b, v.u.d->k, v.u.d->v, v.u.d->n, ns_depth) && putc_(err, b, '}');
     case JV_NS:
@@ -619,6 +627,7 @@ static bool write_json(char *err, jbuf *b, jv v, const json_opts *o, int level) 
     case JV_FLOAT: return put_json_float(err, b, v.u.f);
     case JV_STR: return put_json_str(err, b, v.u.s->s, v.u.s->len, o->ensure_ascii);
     case JV_LIST:
+        if (v.u.l->kind > JL_TUPLE) break; /* views and generators are not JSON */
         if (v.u.l->n == 0) return jbuf_puts(err, b, "[]");
         if (!putc_(err, b, '[')) return false;
         for (size_t i = 0; i < v.u.l->n; i++)
@@ -627,8 +636,9 @@ static bool write_json(char *err, jbuf *b, jv v, const json_opts *o, int level) 
                 return false;
         return put_newline_indent(err, b, o, level) && putc_(err, b, ']');
     case JV_DICT: return write_json_dict(err, b, v.u.d, o, level);
-    default: return dc_err(err, "Object of type %s is not JSON serializable", jv_type_name(v)), false;
+    default: break;
     }
+    return dc_err(err, "Object of type %s is not JSON serializable", jv_type_name(v)), false;
 }
 
 bool jv_write_json(char *err, jbuf *b, jv v, const json_opts *o) {

@@ -61,7 +61,7 @@ bool dc_detok_feed(dc_detok *d, int32_t id, const char **bytes, size_t *len, cha
         return dc_err(err, "out of memory"), false;
     }
     d->n_pend = in.n - used; /* < 4: only an incomplete sequence is held back */
-    memcpy(d->pend, in.p + used, d->n_pend);
+    if (d->n_pend) memcpy(d->pend, in.p + used, d->n_pend); /* in.p is NULL when nothing came in */
     tk_buf_free(&in);
     *bytes = out.p ? out.p : "";
     *len = out.n;
