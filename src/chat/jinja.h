@@ -1,9 +1,10 @@
 /* jinja.h - internals shared by the chat-template interpreter (not public).
  *
  * Pipeline: jinja_lex.c turns source into tokens (doing all whitespace
- * control), jinja_parse.c builds the AST, jinja_eval.c walks it, calling
- * jinja_builtins.c for filters, tests, methods and globals; value.c holds the
- * Python-like values they all share.
+ * control), jinja_parse.c builds the AST, jinja_scope.c works out which names
+ * each scope declares (jinja2's symbol tracking), jinja_eval.c walks the AST,
+ * calling jinja_builtins.c for filters, tests, methods and globals; value.c
+ * holds the Python-like values they all share.
  *
  * Values (jv) are small tagged structs passed by value. Strings, lists, dicts,
  * namespaces, functions and loop objects live on the heap with a reference

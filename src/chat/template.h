@@ -15,6 +15,13 @@
  * fraction and fits in 64 bits; a cJSON_Raw node holding a JSON number literal
  * keeps Python's distinction (`1.0` is a float, `1` an int) exactly.
  *
+ * Known differences from jinja2 (all outside what chat templates do): ints
+ * are 64-bit (overflow is an error, not a big int); generator results of
+ * map/select/unique/... print as "<generator object>" and can be iterated
+ * more than once; str.upper/lower/title map only Latin, Greek and Cyrillic
+ * letters; unknown filters/tests fail when evaluated; `extends`, `include`,
+ * `import` and `block` are not supported.
+ *
  * Errors (syntax and runtime) are one line "LINE:COL: message" in err (see
  * base/err.h). Hostile templates are stopped with an error, never a hang or
  * crash: parse nesting, render recursion, total loop iterations, evaluation
