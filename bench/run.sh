@@ -2,7 +2,8 @@
 # run.sh [BUILD_DIR] - the benchmarks behind BENCHMARKS.md: deepc bench on
 # the largest fixture models, and on random-weight models with real shapes
 # (Qwen2.5-1.5B dense, DeepSeek-V2-Lite MoE) written to a temporary
-# directory (about 11 GiB, deleted afterwards). Prints the figures.
+# directory, and the tokenizer throughput (bench/tokenizer_bench.c). Models are
+# about 11 GiB, deleted afterwards. Prints the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
@@ -10,6 +11,9 @@ fixtures="${DEEPC_FIXTURES:-../shared/fixtures}"
 tmp=$(mktemp -d /tmp/deepc-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
+cc -O2 -std=c17 -D_GNU_SOURCE -Isrc -Iinclude bench/tokenizer_bench.c "$build/libdeepc.a" \
+  $(pkg-config --libs libpcre2-8 libcjson) -lm -lpthread -o "$tmp/tokenizer_bench"
+"$tmp/tokenizer_bench" "$fixtures"
 for m in tiny-llama-F32 tiny-qwen3moe-F32 tiny-deepseek3-Q4_K_M; do
   "$build/deepc" bench "$fixtures/models/$m.gguf" -p 512 -n 128 -r 3
 done

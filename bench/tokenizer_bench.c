@@ -8,7 +8,7 @@
  * dc_tok_encode call, special tokens parsed. No network, no threads. Time
  * is the process CPU time of the encode loop (stable on a busy machine).
  *
- * Build and run (see bench/tokenizer_bench.sh):
+ * Build and run (bench/run.sh does both):
  *   cc -O2 -std=c17 -D_GNU_SOURCE -Isrc -Iinclude bench/tokenizer_bench.c BUILD/libdeepc.a \
  *      $(pkg-config --libs libpcre2-8 libcjson) -lm -lpthread -o BUILD/tokenizer_bench
  *   BUILD/tokenizer_bench [FIXTURES_DIR]      (default ../shared/fixtures)
