@@ -264,10 +264,10 @@ int cmd_chat(int argc, char **argv) {
     if (!status && !cli_open_text(cmd, &o, &samp, &c.t)) status = 1;
     char err[DC_ERR_LEN];
     if (!status && !dc_chat_format_load(&c.fmt, c.t.model->gguf, c.t.tok, err)) status = cli_fail(cmd, 1, "%s", err);
+    if (!status && !dc_gen_session_init(&c.gs, c.t.ctx, 0, 512)) status = cli_fail(cmd, 1, "out of memory");
     if (!status) {
         c.max_tokens = (int32_t)n_gen;
         c.reasoning_budget = budget;
-        dc_gen_session_init(&c.gs, c.t.ctx, 0, 512);
         struct sigaction sa = {.sa_handler = on_sigint};
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
@@ -275,8 +275,8 @@ int cmd_chat(int argc, char **argv) {
         if (c.tty) printf("deepc chat: %s (template: %s). /help for commands, Ctrl-D to exit.\n", o.model_path, c.fmt.source);
         loop(&c, system);
         cJSON_Delete(c.messages);
-        dc_gen_session_free(&c.gs);
     }
+    dc_gen_session_free(&c.gs);
     dc_chat_format_free(&c.fmt);
     cli_close_text(&c.t);
     cli_model_opts_free(&o);

@@ -88,8 +88,8 @@ int cmd_run(int argc, char **argv) {
     if (!status && prompt) o.n_tokens = 512; /* sizes the batch before the prompt is known */
     if (!status && !cli_open_text(cmd, &o, &samp, &t)) status = 1;
     if (!status && prompt) status = prompt_tokens(cmd, &t, prompt, &o);
-    dc_gen_session gs;
-    dc_gen_session_init(&gs, t.ctx, 0, 512);
+    dc_gen_session gs = {0};
+    if (!status && !dc_gen_session_init(&gs, t.ctx, 0, 512)) status = cli_fail(cmd, 1, "out of memory");
     if (!status) {
         char err[DC_ERR_LEN];
         const int32_t room = deepc_context_n_ctx(t.ctx) - o.n_tokens;

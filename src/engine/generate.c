@@ -11,13 +11,18 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void dc_gen_session_init(dc_gen_session *s, deepc_context *ctx, int32_t seq, int32_t n_batch) {
+bool dc_gen_session_init(dc_gen_session *s, deepc_context *ctx, int32_t seq, int32_t n_batch) {
     *s = (dc_gen_session){.ctx = ctx, .seq = seq, .n_batch = n_batch > 0 ? n_batch : 1};
+    s->seq_ids = malloc(sizeof *s->seq_ids * (size_t)s->n_batch);
+    if (!s->seq_ids) return false;
+    for (int32_t i = 0; i < s->n_batch; i++) s->seq_ids[i] = seq;
+    return true;
 }
 
 void dc_gen_session_free(dc_gen_session *s) {
     free(s->tokens);
-    s->tokens = NULL;
+    free(s->seq_ids);
+    s->tokens = s->seq_ids = NULL;
     s->n_tokens = s->cap = 0;
 }
 
@@ -42,18 +47,14 @@ static bool remember(dc_gen_session *s, const int32_t *t, int32_t n) {
 
 /* Evaluates t[0..n) at the end of the sequence in chunks; logits of the last. */
 static int eval(dc_gen_session *s, const int32_t *t, int32_t n, char *err) {
-    int32_t *seq = malloc(sizeof *seq * (size_t)s->n_batch);
-    if (!seq) return dc_err(err, "out of memory"), -1;
-    for (int32_t i = 0; i < s->n_batch; i++) seq[i] = s->seq;
     int rc = 0;
     for (int32_t i = 0; i < n && rc == 0; i += s->n_batch) {
         const int32_t m = n - i < s->n_batch ? n - i : s->n_batch;
-        deepc_batch b = {.n_tokens = m, .tokens = t + i, .seq = seq};
+        deepc_batch b = {.n_tokens = m, .tokens = t + i, .seq = s->seq_ids};
         rc = deepc_decode(s->ctx, &b, err);
         s->last_batch = m;
         if (rc == 0 && !remember(s, t + i, m)) rc = (dc_err(err, "out of memory"), -1);
     }
-    free(seq);
     return rc;
 }
 

@@ -8,8 +8,9 @@
  * tokens only evaluates the part after the common prefix, so a multi-turn
  * chat re-rendered from scratch each turn costs only its new tokens.
  *
- * Memory: a dc_gen_session owns a growing copy of the sequence's tokens;
- * free it with dc_gen_session_free. The context, tokenizer and sampler are
+ * Memory: a dc_gen_session owns a growing copy of the sequence's tokens
+ * (grown only when the cache grows) and the batch's sequence ids (allocated
+ * once); free it with dc_gen_session_free. The context, tokenizer and sampler are
  * the caller's and must outlive the session's use.
  */
 #ifndef DC_GENERATE_H
@@ -31,6 +32,7 @@ typedef struct {
     int32_t *tokens;      /* what the sequence's cache holds, in order */
     int32_t n_tokens, cap;
     int32_t last_batch;   /* size of the last decoded batch: its last token has the logits */
+    int32_t *seq_ids;     /* [n_batch] copies of seq, the batch's sequence ids */
 } dc_gen_session;
 
 typedef struct {
@@ -54,7 +56,8 @@ typedef bool (*dc_gen_on_token)(void *user, int32_t token);
  * sampling (returns how many, 0 = sample normally). */
 typedef int (*dc_gen_force)(void *user, int32_t *tokens, int max);
 
-void dc_gen_session_init(dc_gen_session *s, deepc_context *ctx, int32_t seq, int32_t n_batch);
+/* false when out of memory (s is then safe to free). */
+bool dc_gen_session_init(dc_gen_session *s, deepc_context *ctx, int32_t seq, int32_t n_batch);
 void dc_gen_session_free(dc_gen_session *s);
 /* Forgets the cached tokens (clears the sequence). */
 void dc_gen_session_reset(dc_gen_session *s);
