@@ -32,9 +32,10 @@ typedef struct {
     int32_t n_tokens;
     int n_threads;        /* -t N, 0 = all cores */
     int n_ctx;            /* -c N, 0 = default */
+    deepc_kv_type kv_type;/* --kv-type f16 (default) | f32 */
 } cli_model_opts;
 
-/* If argv[*i] is a common option (-t, -c, --tokens) or the model path,
+/* If argv[*i] is a common option (-t, -c, --kv-type, --tokens) or the model path,
  * consumes it (and its value, advancing *i) and returns 1; returns 0 for an
  * option it does not know, -1 (message printed) for a bad value. */
 int cli_common_option(const char *cmd, cli_model_opts *opts, int argc, char **argv, int *i);

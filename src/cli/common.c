@@ -63,6 +63,7 @@ bool cli_open(const char *cmd, const cli_model_opts *opts, deepc_model **model, 
     deepc_context_params p = deepc_context_default_params();
     p.n_threads = opts->n_threads;
     p.n_ctx = opts->n_ctx;
+    p.kv_type = opts->kv_type;
     if (opts->n_tokens > p.n_batch) p.n_batch = opts->n_tokens;
     *ctx = deepc_context_create(*model, &p, err);
     if (!*ctx) {
@@ -85,6 +86,12 @@ int cli_common_option(const char *cmd, cli_model_opts *opts, int argc, char **ar
             return cli_fail(cmd, 2, "%s needs a positive number", a), -1;
         *target = (int)v;
         ++*i;
+        return 1;
+    }
+    if (!strcmp(a, "--kv-type")) {
+        if (!has_value || (strcmp(argv[*i + 1], "f16") && strcmp(argv[*i + 1], "f32")))
+            return cli_fail(cmd, 2, "--kv-type needs f16 or f32"), -1;
+        opts->kv_type = !strcmp(argv[++*i], "f32") ? DEEPC_KV_F32 : DEEPC_KV_F16;
         return 1;
     }
     if (!strcmp(a, "--tokens")) {

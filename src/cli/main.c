@@ -24,7 +24,8 @@ static const struct {
 static int usage(FILE *out) {
     fprintf(out, "usage: deepc COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) fprintf(out, "  %s\n", commands[i].help);
-    fprintf(out, "\ncommon options: -t N (threads, default all cores), -c N (context size)\n"
+    fprintf(out, "\ncommon options: -t N (threads, default all cores), -c N (context size),\n"
+                 "  --kv-type f16|f32 (KV cache: f16 as llama.cpp's default, f32 exact)\n"
                  "sampling (run, chat): --temp T (0: greedy) --top-k N --top-p P --min-p P --repeat-penalty R\n"
                  "  --repeat-last-n N --presence-penalty P --frequency-penalty F --seed S (defaults: the model file's)\n");
     return out == stdout ? 0 : 2;
