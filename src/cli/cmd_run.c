@@ -25,10 +25,8 @@ typedef struct {
 
 static bool on_token(void *user, int32_t id) {
     run_output *o = user;
-    if (o->print_ids) {
-        o->ids[o->n_ids++] = id;
-        return true;
-    }
+    o->ids[o->n_ids++] = id;
+    if (o->print_ids) return true;
     const char *s;
     size_t n;
     char err[DC_ERR_LEN];
@@ -103,10 +101,10 @@ int cmd_run(int argc, char **argv) {
             status = cli_fail(cmd, 1, "%s: %s", o.model_path, err);
         size_t n;
         const char *rest = dc_detok_flush(&out.detok, &n);
-        if (out.print_ids) {
+        if (!status && out.print_ids) {
             for (int i = 0; i < out.n_ids; i++) printf(i ? ",%d" : "[%d", out.ids[i]);
             printf(out.n_ids ? "]\n" : "[]\n");
-        } else {
+        } else if (!status || out.n_ids) {
             fwrite(rest, 1, n, stdout);
             putchar('\n');
         }
