@@ -76,7 +76,8 @@ void deepc_context_free(deepc_context *ctx);
  * length and they increase by one (a sequence's cache holds positions
  * 0..len-1). pos may be NULL: positions then continue each sequence; logits
  * may be NULL: only the last token's logits are computed. Returns 0, or -1 and
- * a message (the context is unchanged on error). */
+ * a message; on error the KV cache and the sequences are unchanged (the
+ * previous batch's logits are no longer available). */
 typedef struct {
     int32_t n_tokens;
     const int32_t *tokens;
