@@ -11,9 +11,13 @@
  *    of the dequantized weights and activations (1e-5 of sum |w*a|).
  * 4. Each SIMD variant (dc_vec_dot_variant, levels 1 and 2, where the CPU has
  *    them) against the reference on random data with 1, 2, 3, 7 and 13
- *    blocks (float summation-order tolerance).
+ *    blocks (float summation-order tolerance; bit-identical for the K-quants,
+ *    whose levels share ggml's float steps), and the repacked-kernel order
+ *    (dc_vec_dot_repack_variant, Q4_K / Q2_K) against the exact dot, the
+ *    same bits at both levels.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -341,13 +345,24 @@ static void test_dot(const dot_case *c, int nblocks) {
     CHECKF(fabs(ref - exact) <= 1e-5 * sumabs, "%s x%d: reference %.9g, exact %.9g (sum|.| %.3g)", tr->name,
            nblocks, ref, exact, sumabs);
 
+    const bool k_quant = c->type >= DC_TYPE_Q2_K && c->type <= DC_TYPE_Q6_K;
+    float chain_seen = NAN;
     for (int level = 1; level <= 2; level++) {
         dc_vec_dot_fn f = dc_vec_dot_variant(c->type, level);
         if (!f) continue;
         float got;
         f(n, &got, w, a);
-        CHECKF(fabs(got - ref) <= 1e-6 * sumabs, "%s x%d level %d: %.9g, reference %.9g (sum|.| %.3g)", tr->name,
-               nblocks, level, got, ref, sumabs);
+        CHECKF(k_quant ? got == ref : fabs(got - ref) <= 1e-6 * sumabs,
+               "%s x%d level %d: %.9g, reference %.9g (sum|.| %.3g)", tr->name, nblocks, level, got, ref, sumabs);
+        dc_vec_dot_fn g = dc_vec_dot_repack_variant(c->type, level);
+        if (!g) continue;
+        float chain;
+        g(n, &chain, w, a);
+        CHECKF(fabs(chain - exact) <= 1e-5 * sumabs, "%s x%d level %d repack order: %.9g, exact %.9g", tr->name,
+               nblocks, level, chain, exact);
+        CHECKF(isnan(chain_seen) || chain == chain_seen, "%s x%d repack order differs between levels", tr->name,
+               nblocks);
+        chain_seen = chain;
     }
 out:
     free(w);

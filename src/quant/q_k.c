@@ -23,21 +23,21 @@
  * iscale = -127/max, q = min(127, nearest_int(iscale * x)), d = 1/iscale
  * (a float, not fp16), bsums[g] = sum of the 16 quants of group g.
  *
- * Dot product with Q8_K, per super-block, as in ggml (integers inside a
- * super-block, float across super-blocks):
- *     isum  = sum_g sc[g] * sum_{e in g} (u[e] - off) * q8[e]
- *     summs = sum_g mn[g] * bsums[g]
- *     sumf += (d * y.d) * isum - (dmin * y.d) * summs
- * The SIMD versions multiply the unsigned u with q8 (maddubs: u8 x s8) and
- * take the zero point out through the bsums (off * sum_g sc[g] * bsums[g]);
- * the integers are exact and the float expression is the same, so all
- * levels agree bit for bit as long as the compiler does not contract it into
- * FMAs (off below for clang; GCC contracts only outside ISO C modes, e.g.
- * with -std=gnu17 - then the levels differ by rounding noise).
+ * Dot product with Q8_K, per super-block (integers inside a super-block):
+ *     sum_g sc[g] * sum_{e in g} (u[e] - off) * q8[e]   and
+ *     sum_g mn[g] * bsums[g]                             (types with mins),
+ * then float steps across super-blocks in the exact order of llama.cpp's x86
+ * kernels (see "the float steps" below): every level computes the same
+ * integers and shares one scalar float sequence, so all levels agree bit for
+ * bit. The SIMD versions multiply the unsigned u with q8 (maddubs: u8 x s8)
+ * and take the zero point out per int16 pair, as ggml does. No expression
+ * here may be contracted into an FMA behind our back (off below for clang;
+ * GCC contracts only outside ISO C modes); the FMAs are explicit fmaf calls.
  * Q8_K quants lie in [-127, 127], which keeps maddubs' int16 pair sums
  * (at most 2 * 63 * 127) from saturating.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "quant/blocks.h"
@@ -311,12 +311,113 @@ K_TARGET_AVX2 K_INLINE __m256i k_chunk_any(dc_type t, const void *b, int c) {
     }
 }
 
-K_INLINE int k_has_min(dc_type t) { return t == DC_TYPE_Q2_K || t == DC_TYPE_Q4_K || t == DC_TYPE_Q5_K; }
+/* ------------------------------------------------ the float steps
+ *
+ * Inside a super-block everything is integer, exact in any order; only the
+ * float steps decide the bits, and they are llama.cpp's. Every level
+ * computes the same integers (k_lanes_*) and then runs one of two float
+ * sequences, written once in scalar C (fmaf is the fused multiply-add the
+ * SIMD kernels use, so all levels agree bit for bit):
+ *
+ * vec_dot - ggml_vec_dot_qN_K_q8_K, AVX2 branch (ggml-cpu/arch/x86/quants.c;
+ * the AVX-512 build runs it too). The integer sum sits in 8 int32 lanes,
+ * lane k holding the elements e with (e % 32) / 4 == k (madd of maddubs over
+ * each chunk of 32 quants, zero point taken out per int16 pair);
+ * acc[k] = fma(d, (float)lane[k], acc[k]) with d = y.d * x.d, and at the end
+ * the lanes are summed as hsum_float_8 does. The min terms, with
+ * dmin = -y.d * x.dmin and pair(g) = mn[g] * bsums[g] + mn[g+1] * bsums[g+1]:
+ *   Q2_K: before the quants, acc[k] = fma(dmin, pair(2k), acc[k]);
+ *   Q4_K: 4 more lanes am[k] = fma(dmin, pair(4k) + pair(4k+2), am[k]),
+ *         added after the hsum as (am0 + am2) + (am1 + am3);
+ *   Q5_K: summs = fma(dmin, sum of all pairs, summs) (ggml's
+ *         "summs += dmin * isum", which GCC contracts), added at the end.
+ *
+ * chain - ggml_gemv / ggml_gemm_q4_K_8x8_q8_K and _q2_K_8x8_q8_K
+ * (ggml-cpu/arch/x86/repack.cpp), which ggml-cpu/repack.cpp picks for 2-D
+ * (MUL_MAT) and 3-D (MUL_MAT_ID) weights with ne[1] % 8 == 0: Q4_K on AVX2,
+ * Q2_K on AVX-512. Per output acc = fma((float)isum, x.d * y.d, acc) and
+ * accm = fma((float)(sum of the min terms), x.dmin * y.d, accm) over the
+ * super-blocks; the result is acc - accm.
+ */
 
-/* The float step shared by every level: one super-block's integers in
- * (d, dmin: the header's fp16 scales converted by the caller's level). */
-static inline float k_accum(float sumf, float d, float dmin, float yd, int isum, int summs) {
-    return sumf + (d * yd) * (float)isum - (dmin * yd) * (float)summs;
+K_INLINE int k_min_pair(const k_hdr *h, const block_q8_K *y, int g) {
+    return k_group(h->mn, g) * y->bsums[g] + k_group(h->mn, g + 1) * y->bsums[g + 1];
+}
+
+K_INLINE int k_min_total(const k_hdr *h, const block_q8_K *y) {
+    int sum = 0;
+    for (int g = 0; g < K_GROUPS; g += 2) sum += k_min_pair(h, y, g);
+    return sum;
+}
+
+typedef struct {
+    float acc[8];  /* the quant lanes (and Q2_K's min lanes) */
+    float accm[4]; /* Q4_K's min lanes */
+    float summs;   /* Q5_K's min sum */
+} k_vacc;
+
+K_INLINE void k_vacc_block(dc_type t, k_vacc *a, const k_hdr *h, const block_q8_K *y, const int32_t lane[8]) {
+    const float d = y->d * dc_fp16_to_fp32(h->d), dmin = -y->d * dc_fp16_to_fp32(h->dmin);
+    if (t == DC_TYPE_Q2_K)
+        for (int k = 0; k < 8; k++) a->acc[k] = fmaf(dmin, (float)k_min_pair(h, y, 2 * k), a->acc[k]);
+    if (t == DC_TYPE_Q4_K)
+        for (int k = 0; k < 4; k++)
+            a->accm[k] = fmaf(dmin, (float)(k_min_pair(h, y, 4 * k) + k_min_pair(h, y, 4 * k + 2)), a->accm[k]);
+    if (t == DC_TYPE_Q5_K) a->summs = fmaf(dmin, (float)k_min_total(h, y), a->summs);
+    for (int k = 0; k < 8; k++) a->acc[k] = fmaf(d, (float)lane[k], a->acc[k]);
+}
+
+/* hsum_float_8: ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)) */
+K_INLINE float k_vacc_sum(dc_type t, const k_vacc *a) {
+    float half[4];
+    for (int k = 0; k < 4; k++) half[k] = a->acc[k + 4] + a->acc[k];
+    float sum = (half[0] + half[2]) + (half[1] + half[3]);
+    if (t == DC_TYPE_Q4_K) sum += (a->accm[0] + a->accm[2]) + (a->accm[1] + a->accm[3]);
+    if (t == DC_TYPE_Q5_K) sum += a->summs;
+    return sum;
+}
+
+typedef struct {
+    float acc, accm;
+} k_chain;
+
+K_INLINE void k_chain_block(k_chain *c, const k_hdr *h, const block_q8_K *y, const int32_t lane[8]) {
+    int isum = 0;
+    for (int k = 0; k < 8; k++) isum += lane[k];
+    c->acc = fmaf((float)isum, dc_fp16_to_fp32(h->d) * y->d, c->acc);
+    c->accm = fmaf((float)k_min_total(h, y), dc_fp16_to_fp32(h->dmin) * y->d, c->accm);
+}
+
+/* The 8 int32 lanes of one super-block (layout above); the SIMD levels
+ * compute them in a register (k_lanes_avx2 / k_lanes_avx512) and run the
+ * vector twins of the float steps further down. */
+typedef void (*k_lanes_fn)(dc_type t, const void *b, const k_hdr *h, const int8_t *q8, int32_t lane[8]);
+
+/* The reference row drivers, inlined into each per-type entry. */
+K_INLINE float k_dot_with(dc_type t, int64_t n, const void *vx, const block_q8_K *y, k_lanes_fn lanes) {
+    k_vacc a = {{0}, {0}, 0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const void *b = (const char *)vx + i * k_block_bytes(t);
+        k_hdr h;
+        int32_t lane[8];
+        k_hdr_any(t, b, &h);
+        lanes(t, b, &h, y[i].qs, lane);
+        k_vacc_block(t, &a, &h, &y[i], lane);
+    }
+    return k_vacc_sum(t, &a);
+}
+
+K_INLINE float k_chain_with(dc_type t, int64_t n, const void *vx, const block_q8_K *y, k_lanes_fn lanes) {
+    k_chain c = {0, 0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const void *b = (const char *)vx + i * k_block_bytes(t);
+        k_hdr h;
+        int32_t lane[8];
+        k_hdr_any(t, b, &h);
+        lanes(t, b, &h, y[i].qs, lane);
+        k_chain_block(&c, &h, &y[i], lane);
+    }
+    return c.acc - c.accm;
 }
 
 /* ------------------------------------------------------ scalar reference */
@@ -337,38 +438,14 @@ K_INLINE void k_to_float(dc_type t, const void *vx, float *y, int64_t n) {
     }
 }
 
-K_INLINE void k_dot_ref(dc_type t, int64_t n, float *s, const void *vx, const void *vy) {
-    const char *x = vx;
-    const block_q8_K *y = vy;
-    float sumf = 0;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const void *b = x + i * k_block_bytes(t);
-        k_hdr h;
-        uint8_t u[QK_K];
-        k_hdr_any(t, b, &h);
-        k_quants_any(t, b, u);
-        int isum = 0, summs = 0;
-        for (int g = 0; g < K_GROUPS; g++) {
-            int dot = 0;
-            for (int l = 0; l < 16; l++) dot += (u[16 * g + l] - h.off) * y[i].qs[16 * g + l];
-            isum += k_group(h.sc, g) * dot;
-            summs += k_group(h.mn, g) * y[i].bsums[g];
-        }
-        sumf = k_accum(sumf, dc_fp16_to_fp32(h.d), dc_fp16_to_fp32(h.dmin), y[i].d, isum, summs);
-    }
-    *s = sumf;
+K_INLINE void k_lanes_ref(dc_type t, const void *b, const k_hdr *h, const int8_t *q8, int32_t lane[8]) {
+    uint8_t u[QK_K];
+    k_quants_any(t, b, u);
+    for (int k = 0; k < 8; k++) lane[k] = 0;
+    for (int e = 0; e < QK_K; e++) lane[e % 32 / 4] += k_group(h->sc, e / 16) * (u[e] - h->off) * q8[e];
 }
 
 /* ------------------------------------------------------------------ AVX2 */
-
-K_TARGET_AVX2 K_INLINE float k_fp16(uint16_t h) { return _cvtsh_ss(h); }
-
-K_TARGET_AVX2 K_INLINE int hsum_i32_8(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(s);
-}
 
 /* The header's 16 int8 group values (sc or mn) in one register. */
 K_TARGET_AVX2 K_INLINE __m128i k_groups8(const uint64_t w[2]) {
@@ -377,19 +454,6 @@ K_TARGET_AVX2 K_INLINE __m128i k_groups8(const uint64_t w[2]) {
 
 /* ... and as 16 int16 lanes. */
 K_TARGET_AVX2 K_INLINE __m256i k_widen(const uint64_t w[2]) { return _mm256_cvtepi8_epi16(k_groups8(w)); }
-
-/* sum_g w[g] * bsums[g] */
-K_TARGET_AVX2 K_INLINE int k_bsum_dot(const block_q8_K *y, __m256i w) {
-    return hsum_i32_8(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), w));
-}
-
-/* The super-block's isum and summs from its unsigned quants (SIMD part in
- * `dot`, the sum_g sc[g] * sum u*q8 term) and the bsums. */
-K_TARGET_AVX2 K_INLINE void k_finish(dc_type t, const k_hdr *h, const block_q8_K *y, int dot, int *isum,
-                                     int *summs) {
-    *isum = h->off ? dot - h->off * k_bsum_dot(y, k_widen(h->sc)) : dot;
-    *summs = k_has_min(t) ? k_bsum_dot(y, k_widen(h->mn)) : 0;
-}
 
 /* Scales of chunk c (groups 2c, 2c+1) as 16 int16, 8 of each, picked from
  * the 16 int8 group scales in sc8. */
@@ -400,72 +464,170 @@ K_TARGET_AVX2 K_INLINE __m256i k_scale_pair(__m128i sc8, int c) {
     return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
 }
 
-K_TARGET_AVX2 K_INLINE void k_dot_avx2(dc_type t, int64_t n, float *s, const void *vx, const void *vy) {
-    const char *x = vx;
-    const block_q8_K *y = vy;
-    float sumf = 0;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const void *b = x + i * k_block_bytes(t);
-        k_hdr h;
-        k_hdr_any(t, b, &h);
-        const __m128i sc8 = k_groups8(h.sc);
-        __m256i acc = _mm256_setzero_si256();
+/* int16 pair sums of (u - off) * q8: maddubs of the unsigned quants, minus
+ * maddubs of the zero point (as ggml's Q3_K / Q6_K kernels do). */
+K_TARGET_AVX2 K_INLINE __m256i k_pairs_avx2(__m256i u, __m256i q8, int off) {
+    const __m256i p = _mm256_maddubs_epi16(u, q8);
+    return off ? _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm256_set1_epi8((char)off), q8)) : p;
+}
+
+K_TARGET_AVX2 K_INLINE __m256i k_lanes_avx2(dc_type t, const void *b, const k_hdr *h, const int8_t *q8) {
+    const __m128i sc8 = k_groups8(h->sc);
+    __m256i acc = _mm256_setzero_si256();
 #pragma GCC unroll 8
-        for (int c = 0; c < K_CHUNKS; c++) {
-            __m256i p = _mm256_maddubs_epi16(k_chunk_any(t, b, c), k_load32((const uint8_t *)y[i].qs + 32 * c));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, k_scale_pair(sc8, c)));
-        }
-        int isum, summs;
-        k_finish(t, &h, &y[i], hsum_i32_8(acc), &isum, &summs);
-        sumf = k_accum(sumf, k_fp16(h.d), k_fp16(h.dmin), y[i].d, isum, summs);
+    for (int c = 0; c < K_CHUNKS; c++) {
+        const __m256i p = k_pairs_avx2(k_chunk_any(t, b, c), k_load32((const uint8_t *)q8 + 32 * c), h->off);
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, k_scale_pair(sc8, c)));
     }
-    *s = sumf;
+    return acc;
 }
 
 /* --------------------------------------------------------------- AVX-512 */
 
 /* Two chunks (64 weights) per step: maddubs on 512 bits, then the scales of
- * the four groups with one VNNI dpwssd. */
-K_TARGET_AVX512 K_INLINE void k_dot_avx512(dc_type t, int64_t n, float *s, const void *vx, const void *vy) {
+ * the four groups with one VNNI dpwssd; the two chunks' lanes are added at
+ * the end (integers, so the same lanes as AVX2). */
+K_TARGET_AVX512 K_INLINE __m256i k_lanes_avx512(dc_type t, const void *b, const k_hdr *h, const int8_t *q8) {
     static const int16_t group_of_lane[32] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                               2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
     const __m512i lane_group = _mm512_loadu_si512(group_of_lane);
-    const char *x = vx;
-    const block_q8_K *y = vy;
-    float sumf = 0;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const void *b = x + i * k_block_bytes(t);
-        k_hdr h;
-        k_hdr_any(t, b, &h);
-        const __m512i sc = _mm512_zextsi256_si512(k_widen(h.sc));
-        __m512i acc = _mm512_setzero_si512();
+    const __m512i sc = _mm512_zextsi256_si512(k_widen(h->sc));
+    __m512i acc = _mm512_setzero_si512();
 #pragma GCC unroll 4
-        for (int c = 0; c < K_CHUNKS; c += 2) {
-            __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(k_chunk_any(t, b, c)), k_chunk_any(t, b, c + 1), 1);
-            __m512i p = _mm512_maddubs_epi16(w, _mm512_loadu_si512(y[i].qs + 32 * c));
-            __m512i lanes = _mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(2 * c)));
-            __m512i scales = _mm512_permutexvar_epi16(lanes, sc);
-            acc = _mm512_dpwssd_epi32(acc, p, scales);
-        }
-        int isum, summs;
-        k_finish(t, &h, &y[i], _mm512_reduce_add_epi32(acc), &isum, &summs);
-        sumf = k_accum(sumf, k_fp16(h.d), k_fp16(h.dmin), y[i].d, isum, summs);
+    for (int c = 0; c < K_CHUNKS; c += 2) {
+        const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(k_chunk_any(t, b, c)), k_chunk_any(t, b, c + 1), 1);
+        const __m512i a = _mm512_loadu_si512(q8 + 32 * c);
+        __m512i p = _mm512_maddubs_epi16(w, a);
+        if (h->off) p = _mm512_sub_epi16(p, _mm512_maddubs_epi16(_mm512_set1_epi8((char)h->off), a));
+        const __m512i group = _mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(2 * c)));
+        const __m512i scales = _mm512_permutexvar_epi16(group, sc);
+        acc = _mm512_dpwssd_epi32(acc, p, scales);
     }
-    *s = sumf;
+    return _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
 }
+
+/* ------------------------------------------- the float steps, in vectors
+ *
+ * Twins of k_vacc_block / k_vacc_sum / k_chain_block, operation for
+ * operation: _mm256_fmadd_ps is fmaf in each lane, the integer sums (min
+ * pairs via madd, horizontal int adds) are exact in any order, and float
+ * additions change only the order of their two operands (a + b == b + a),
+ * never the grouping. So the SIMD levels give the reference's bits. */
+
+/* 8 int32 lanes, lane j = k_min_pair(h, y, 2j). */
+K_TARGET_AVX2 K_INLINE __m256i k_min_pairs(const k_hdr *h, const block_q8_K *y) {
+    return _mm256_madd_epi16(k_widen(h->mn), _mm256_loadu_si256((const __m256i *)y->bsums));
+}
+
+K_TARGET_AVX2 K_INLINE int k_hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* (fp16(h.d) * yd, fp16(h.dmin) * ydm, 0, 0), F16C conversion inline. */
+K_TARGET_AVX2 K_INLINE __m128 k_scales2(const k_hdr *h, float yd, float ydm) {
+    const __m128 hd = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)h->d | (uint32_t)h->dmin << 16)));
+    return _mm_mul_ps(hd, _mm_setr_ps(yd, ydm, 0, 0));
+}
+
+typedef struct {
+    __m256 acc;   /* k_vacc.acc */
+    __m128 accm;  /* k_vacc.accm */
+    __m128 summs; /* k_vacc.summs in lane 0 */
+} k_vacc_v;
+
+K_TARGET_AVX2 K_INLINE void k_vacc_block_v(dc_type t, k_vacc_v *a, const k_hdr *h, const block_q8_K *y,
+                                           __m256i lanes) {
+    const __m128 s = k_scales2(h, y->d, -y->d); /* d, dmin */
+    if (t == DC_TYPE_Q2_K || t == DC_TYPE_Q4_K || t == DC_TYPE_Q5_K) {
+        const __m128 dmin = _mm_movehdup_ps(s); /* lane 1 into lane 0 (and 1) */
+        const __m256i pairs = k_min_pairs(h, y);
+        if (t == DC_TYPE_Q2_K)
+            a->acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dmin), _mm256_cvtepi32_ps(pairs), a->acc);
+        if (t == DC_TYPE_Q4_K) { /* lane k: pair(4k) + pair(4k+2) */
+            const __m128i p4 = _mm_hadd_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+            a->accm = _mm_fmadd_ps(_mm_broadcastss_ps(dmin), _mm_cvtepi32_ps(p4), a->accm);
+        }
+        if (t == DC_TYPE_Q5_K)
+            a->summs = _mm_fmadd_ss(dmin, _mm_cvtsi32_ss(_mm_setzero_ps(), k_hsum_i32(pairs)), a->summs);
+    }
+    a->acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(s), _mm256_cvtepi32_ps(lanes), a->acc);
+}
+
+K_TARGET_AVX2 K_INLINE float k_vacc_sum_v(dc_type t, const k_vacc_v *a) {
+    /* half[k] = acc[k + 4] + acc[k]; (half0 + half2) + (half1 + half3) */
+    const __m128 half = _mm_add_ps(_mm256_extractf128_ps(a->acc, 1), _mm256_castps256_ps128(a->acc));
+    const __m128 q = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    __m128 sum = _mm_add_ss(q, _mm_movehdup_ps(q));
+    if (t == DC_TYPE_Q4_K) { /* (am0 + am2) + (am1 + am3) */
+        const __m128 m = _mm_add_ps(a->accm, _mm_movehl_ps(a->accm, a->accm));
+        sum = _mm_add_ss(sum, _mm_add_ss(m, _mm_movehdup_ps(m)));
+    }
+    if (t == DC_TYPE_Q5_K) sum = _mm_add_ss(sum, a->summs);
+    return _mm_cvtss_f32(sum);
+}
+
+/* chain: lanes 0, 1 of *c are k_chain.acc, .accm */
+K_TARGET_AVX2 K_INLINE void k_chain_block_v(__m128 *c, const k_hdr *h, const block_q8_K *y, __m256i lanes) {
+    /* [isum, min total] in lanes 0, 1 (and again in 2, 3) */
+    const __m256i v = _mm256_hadd_epi32(lanes, k_min_pairs(h, y));
+    __m128i w = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    w = _mm_hadd_epi32(w, w);
+    *c = _mm_fmadd_ps(_mm_cvtepi32_ps(w), k_scales2(h, y->d, y->d), *c);
+}
+
+/* Row drivers per SIMD level (the lanes function has the level's target). */
+#define K_SIMD_DRIVERS(LV, TARGET)                                                                 \
+    TARGET K_INLINE float k_dot_##LV(dc_type t, int64_t n, const void *vx, const block_q8_K *y) {  \
+        k_vacc_v a = {_mm256_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};                   \
+        for (int64_t i = 0; i < n / QK_K; i++) {                                                   \
+            const void *b = (const char *)vx + i * k_block_bytes(t);                               \
+            k_hdr h;                                                                               \
+            k_hdr_any(t, b, &h);                                                                   \
+            k_vacc_block_v(t, &a, &h, &y[i], k_lanes_##LV(t, b, &h, y[i].qs));                     \
+        }                                                                                          \
+        return k_vacc_sum_v(t, &a);                                                                \
+    }                                                                                              \
+    TARGET K_INLINE float k_chain_##LV(dc_type t, int64_t n, const void *vx, const block_q8_K *y) { \
+        __m128 c = _mm_setzero_ps();                                                               \
+        for (int64_t i = 0; i < n / QK_K; i++) {                                                   \
+            const void *b = (const char *)vx + i * k_block_bytes(t);                               \
+            k_hdr h;                                                                               \
+            k_hdr_any(t, b, &h);                                                                   \
+            k_chain_block_v(&c, &h, &y[i], k_lanes_##LV(t, b, &h, y[i].qs));                       \
+        }                                                                                          \
+        return _mm_cvtss_f32(_mm_sub_ss(c, _mm_movehdup_ps(c)));                                   \
+    }
+
+K_SIMD_DRIVERS(avx2, K_TARGET_AVX2)
+K_SIMD_DRIVERS(avx512, K_TARGET_AVX512)
 
 /* ------------------------------------------------------ per-type entries */
 
 #define K_TYPE_FUNCS(name, TYPE)                                                                \
     static void name##_to_float(const void *x, float *y, int64_t n) { k_to_float(TYPE, x, y, n); } \
     static void name##_dot_ref(int64_t n, float *s, const void *x, const void *y) {              \
-        k_dot_ref(TYPE, n, s, x, y);                                                            \
+        *s = k_dot_with(TYPE, n, x, y, k_lanes_ref);                                            \
     }                                                                                           \
     K_TARGET_AVX2 static void name##_dot_avx2(int64_t n, float *s, const void *x, const void *y) { \
-        k_dot_avx2(TYPE, n, s, x, y);                                                           \
+        *s = k_dot_avx2(TYPE, n, x, y);                                              \
     }                                                                                           \
     K_TARGET_AVX512 static void name##_dot_avx512(int64_t n, float *s, const void *x, const void *y) { \
-        k_dot_avx512(TYPE, n, s, x, y);                                                         \
+        *s = k_dot_avx512(TYPE, n, x, y);                                            \
+    }
+
+/* The repacked-kernel order (types llama.cpp repacks on x86). */
+#define K_CHAIN_FUNCS(name, TYPE)                                                                  \
+    static void name##_chain_ref(int64_t n, float *s, const void *x, const void *y) {               \
+        *s = k_chain_with(TYPE, n, x, y, k_lanes_ref);                                             \
+    }                                                                                              \
+    K_TARGET_AVX2 static void name##_chain_avx2(int64_t n, float *s, const void *x, const void *y) { \
+        *s = k_chain_avx2(TYPE, n, x, y);                                               \
+    }                                                                                              \
+    K_TARGET_AVX512 static void name##_chain_avx512(int64_t n, float *s, const void *x, const void *y) { \
+        *s = k_chain_avx512(TYPE, n, x, y);                                             \
     }
 
 K_TYPE_FUNCS(q2_K, DC_TYPE_Q2_K)
@@ -473,6 +635,8 @@ K_TYPE_FUNCS(q3_K, DC_TYPE_Q3_K)
 K_TYPE_FUNCS(q4_K, DC_TYPE_Q4_K)
 K_TYPE_FUNCS(q5_K, DC_TYPE_Q5_K)
 K_TYPE_FUNCS(q6_K, DC_TYPE_Q6_K)
+K_CHAIN_FUNCS(q2_K, DC_TYPE_Q2_K)
+K_CHAIN_FUNCS(q4_K, DC_TYPE_Q4_K)
 
 void dc_quant_fill_k(dc_type_traits t[DC_TYPE_COUNT], int level) {
     static const struct {
@@ -492,6 +656,12 @@ void dc_quant_fill_k(dc_type_traits t[DC_TYPE_COUNT], int level) {
         t[k[i].type].vec_dot_type = DC_TYPE_Q8_K;
         t[k[i].type].vec_dot = k[i].dot[lv];
     }
+    /* llama.cpp repacks Q4_K from AVX2 on and Q2_K from AVX-512 on (see the
+     * chain order above); the reference table stays plain. */
+    static const dc_vec_dot_fn q4_K_chain[3] = {q4_K_chain_ref, q4_K_chain_avx2, q4_K_chain_avx512};
+    static const dc_vec_dot_fn q2_K_chain[3] = {q2_K_chain_ref, q2_K_chain_avx2, q2_K_chain_avx512};
+    t[DC_TYPE_Q4_K].vec_dot_repack = lv >= 1 ? q4_K_chain[lv] : NULL;
+    t[DC_TYPE_Q2_K].vec_dot_repack = lv >= 2 ? q2_K_chain[lv] : NULL;
     /* ggml's x86 backend quantizes Q8_K with the reference at every level. */
     t[DC_TYPE_Q8_K].to_float = dequantize_row_q8_K;
     t[DC_TYPE_Q8_K].from_float = quantize_row_q8_K;

@@ -140,6 +140,11 @@ dc_vec_dot_fn dc_vec_dot_variant(uint32_t type, int level) {
     return t ? t->vec_dot : NULL;
 }
 
+dc_vec_dot_fn dc_vec_dot_repack_variant(uint32_t type, int level) {
+    const dc_type_traits *t = variant_entry(type, level);
+    return t ? t->vec_dot_repack : NULL;
+}
+
 dc_from_float_fn dc_from_float_variant(uint32_t type, int level) {
     const dc_type_traits *t = variant_entry(type, level);
     return t ? t->from_float : NULL;

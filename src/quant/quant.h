@@ -80,9 +80,11 @@ typedef struct {
     /* llama.cpp's x86 CPU backend does not run every product through vec_dot
      * (ggml-cpu/repack.cpp, llamafile/sgemm.cpp); where its kernel sums in
      * another float order, the variant reproducing it (NULL: same as vec_dot):
-     *   vec_dot_repack: weights it repacks (AVX2+: Q4_0, IQ4_NL with
-     *     ne[1] % 8 == 0, 2-D MUL_MAT or 3-D MUL_MAT_ID): one scalar chain per
-     *     output, acc = fma((float)isum_block, d_w * d_a, acc);
+     *   vec_dot_repack: weights it repacks (AVX2+: Q4_0, IQ4_NL, Q4_K;
+     *     AVX-512: Q2_K; with ne[1] % 8 == 0, 2-D MUL_MAT or 3-D
+     *     MUL_MAT_ID): one scalar chain per output,
+     *     acc = fma((float)isum_block, d_w * d_a, acc) (K-quants: a second
+     *     chain for the mins, subtracted at the end);
      *   vec_dot_gemm: other weights times >= 2 activation rows (llamafile
      *     tinyBLAS_Q0_AVX): 8 float lanes fma'd block by block, then hsum. */
     dc_vec_dot_fn vec_dot_repack;
@@ -110,6 +112,7 @@ size_t dc_row_size(uint32_t type, int64_t n);
  * NULL when the variant does not exist or the CPU lacks it. level: 1 = AVX2,
  * 2 = AVX-512. */
 dc_vec_dot_fn dc_vec_dot_variant(uint32_t type, int level);
+dc_vec_dot_fn dc_vec_dot_repack_variant(uint32_t type, int level); /* vec_dot_repack */
 dc_from_float_fn dc_from_float_variant(uint32_t type, int level);
 
 /* IEEE half and bfloat16 conversions (round to nearest even; scalar). */
