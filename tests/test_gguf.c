@@ -23,29 +23,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "gguf/gguf.h"
 #include "quant/quant.h"
 
 static int n_variants;
 
 /* ---- helpers ---- */
-
-static uint8_t *read_file(const char *path, size_t *size) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n + 1);
-    if (p && fread(p, 1, (size_t)n, fp) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(fp);
-    if (p) p[n] = 0;
-    *size = (size_t)n;
-    return p;
-}
 
 /* out = dir/name with the ".gguf" of name replaced by suffix when suffix != NULL. */
 static void model_path(char *out, size_t cap, const char *dir, const char *name, const char *suffix) {
@@ -170,7 +154,7 @@ static void check_fixture(const char *dir, const char *model) {
     model_path(path, sizeof path, dir, model, NULL);
     model_path(json_path, sizeof json_path, dir, model, ".expected.json");
     size_t n;
-    char *text = (char *)read_file(json_path, &n);
+    char *text = (char *)fixture_read_file(json_path, &n);
     cJSON *json = text ? cJSON_Parse(text) : NULL;
     free(text);
     gguf_file *f = gguf_open(path, err);
@@ -549,7 +533,7 @@ static void corrupt_fixture(const char *dir, const char *model) {
     char path[1024], err[DC_ERR_LEN] = "";
     model_path(path, sizeof path, dir, model, NULL);
     size_t size;
-    uint8_t *raw = read_file(path, &size);
+    uint8_t *raw = fixture_read_file(path, &size);
     gguf_file *f = raw ? gguf_open_buffer(raw, size, model, err) : NULL;
     CHECKF(f != NULL, "%s: %s", path, err);
     if (f) {
