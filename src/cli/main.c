@@ -16,7 +16,7 @@ static const struct {
     {"info", cmd_info, "info MODEL.gguf                       describe a model file"},
     {"tokenize", cmd_tokenize, "tokenize TOKENIZER \"text\" [--plain] [--add-special] | --jsonl\n"
                                "                                        token ids as JSON (TOKENIZER: GGUF, tokenizer.json or folder)"},
-    {"template", cmd_template, "template TEMPLATE < vars.json          render a chat template (.jinja, GGUF, tokenizer_config.json)"},
+    {"template", cmd_template, "template TEMPLATE < vars.json         render a chat template (.jinja, GGUF, tokenizer_config.json)"},
     {"logits", cmd_logits, "logits MODEL --tokens 1,2,3           logits of every position as JSON"},
     {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-r 3]  prompt and generation speed"},
 };
