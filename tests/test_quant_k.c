@@ -15,6 +15,9 @@
  *    whose levels share ggml's float steps), and the repacked-kernel order
  *    (dc_vec_dot_repack_variant, Q4_K / Q2_K) against the exact dot, the
  *    same bits at both levels.
+ * 5. The 4-row twins of the K-quant SIMD dot products (dc_vec_dot_x4_variant,
+ *    dc_vec_dot_repack_x4_variant) on 4 random activation rows at a stride
+ *    longer than a row: each result bit for bit the single-row function's.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -319,6 +322,34 @@ static void random_acts(dc_type act, void *a, float *af, int64_t n) {
     }
 }
 
+/* Part 5: the 4-row twin x4 of the single-row dot one, on weights w and 4
+ * random Q8_K rows at a padded stride (so the stride, not the row length, is
+ * what must step between rows), must give one's bits for every row. */
+static void check_x4(const dot_case *c, const char *what, int level, dc_vec_dot_fn one, dc_vec_dot_x4_fn x4,
+                     const void *w, int nblocks) {
+    const int64_t n = (int64_t)QK_K * nblocks;
+    const size_t stride = sizeof(block_q8_K) * (size_t)(nblocks + 1);
+    char *a = malloc(stride * 4);
+    float *af = malloc(sizeof(float) * (size_t)n);
+    if (!a || !af) {
+        CHECK(!"out of memory");
+        goto out;
+    }
+    memset(a, 0x55, stride * 4); /* the padding between rows: never read */
+    for (int j = 0; j < 4; j++) random_acts(DC_TYPE_Q8_K, a + (size_t)j * stride, af, n);
+    float got[4];
+    x4(n, got, w, a, stride);
+    for (int j = 0; j < 4; j++) {
+        float want;
+        one(n, &want, w, a + (size_t)j * stride);
+        CHECKF(memcmp(&got[j], &want, sizeof want) == 0, "%s x%d level %d %s x4 row %d: %.9g, single %.9g",
+               dc_type_get_ref(c->type)->name, nblocks, level, what, j, got[j], want);
+    }
+out:
+    free(a);
+    free(af);
+}
+
 static void test_dot(const dot_case *c, int nblocks) {
     const dc_type_traits *tr = dc_type_get_ref(c->type);
     const dc_type_traits *ta = dc_type_get_ref(c->act);
@@ -354,8 +385,14 @@ static void test_dot(const dot_case *c, int nblocks) {
         f(n, &got, w, a);
         CHECKF(k_quant ? got == ref : fabs(got - ref) <= 1e-6 * sumabs,
                "%s x%d level %d: %.9g, reference %.9g (sum|.| %.3g)", tr->name, nblocks, level, got, ref, sumabs);
+        dc_vec_dot_x4_fn f4 = dc_vec_dot_x4_variant(c->type, level);
+        CHECKF(!k_quant || f4, "%s level %d: no x4 variant", tr->name, level);
+        if (f4) check_x4(c, "vec_dot", level, f, f4, w, nblocks);
         dc_vec_dot_fn g = dc_vec_dot_repack_variant(c->type, level);
         if (!g) continue;
+        dc_vec_dot_x4_fn g4 = dc_vec_dot_repack_x4_variant(c->type, level);
+        CHECKF(!k_quant || g4, "%s level %d: no repack x4 variant", tr->name, level);
+        if (g4) check_x4(c, "repack", level, g, g4, w, nblocks);
         float chain;
         g(n, &chain, w, a);
         CHECKF(fabs(chain - exact) <= 1e-5 * sumabs, "%s x%d level %d repack order: %.9g, exact %.9g", tr->name,

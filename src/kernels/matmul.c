@@ -10,7 +10,9 @@
  * cache while every token of the op is multiplied with it. Several small
  * matmuls (q/k/v, attention heads, MoE experts) thus cost one dispatch.
  * Each y element is one vec_dot call, so the thread count never changes a
- * result.
+ * result; where the type has a 4-row twin of the dot product (K-quants),
+ * tokens go 4 at a time through it, which unpacks each weight block once
+ * for the 4 and gives each the single call's bits.
  */
 #include "kernels.h"
 
@@ -59,12 +61,19 @@ static void quantize_rows(void *arg, int ith, int nth) {
     }
 }
 
-/* The dot product llama.cpp's kernel for this op sums like (quant.h). */
-static dc_vec_dot_fn pick_dot(const dc_matmul_op *op) {
+/* The dot product llama.cpp's kernel for this op sums like (quant.h), and
+ * its 4-row twin (NULL: none). */
+typedef struct {
+    dc_vec_dot_fn one;
+    dc_vec_dot_x4_fn four;
+} dot_pick;
+
+static dot_pick pick_dot(const dc_matmul_op *op) {
     const dc_type_traits *tt = dc_type_get(op->w->type);
-    if (tt->vec_dot_repack && !op->batched && op->w->ne[1] % 8 == 0) return tt->vec_dot_repack;
-    if (tt->vec_dot_gemm && op->n_tok >= 2) return tt->vec_dot_gemm;
-    return tt->vec_dot;
+    if (tt->vec_dot_repack && !op->batched && op->w->ne[1] % 8 == 0)
+        return (dot_pick){tt->vec_dot_repack, tt->vec_dot_repack_x4};
+    if (tt->vec_dot_gemm && op->n_tok >= 2) return (dot_pick){tt->vec_dot_gemm, NULL};
+    return (dot_pick){tt->vec_dot, tt->vec_dot_x4};
 }
 
 /* Phase 2: rows [r0, r1) of the concatenated outputs. */
@@ -74,16 +83,26 @@ static void multiply_rows(void *arg, int ith, int nth) {
     dc_split(j->n_rows, ith, nth, &r0, &r1);
     for (int o = 0; o < j->n_ops && base < r1; base += j->ops[o++].w->ne[1]) {
         const dc_matmul_op *op = &j->ops[o];
-        const int64_t n_out = op->w->ne[1];
+        const int64_t n_in = op->w->ne[0], n_out = op->w->ne[1];
         const int64_t lo = r0 > base ? r0 - base : 0, hi = r1 - base < n_out ? r1 - base : n_out;
-        const dc_vec_dot_fn dot = pick_dot(op);
-        const char *wdata = op->w->data;
+        const dot_pick dot = pick_dot(op);
+        const char *wdata = op->w->data, *xq = op->xq;
+        /* tokens [0, n4) in groups of 4 through dot.four, the rest one by one */
+        const int64_t n4 = dot.four ? op->n_tok / 4 * 4 : 0;
         for (int64_t rt = lo; rt < hi; rt += ROW_TILE) {
             const int64_t rt_end = rt + ROW_TILE < hi ? rt + ROW_TILE : hi;
-            for (int64_t t = 0; t < op->n_tok; t++) {
-                const char *xrow = (const char *)op->xq + t * op->xq_row_bytes;
+            for (int64_t t = 0; t < n4; t += 4) {
+                float *y = op->y + t * op->y_stride;
+                for (int64_t r = rt; r < rt_end; r++) {
+                    float s[4];
+                    dot.four(n_in, s, wdata + r * op->w->row_bytes, xq + t * op->xq_row_bytes, op->xq_row_bytes);
+                    for (int k = 0; k < 4; k++) y[k * op->y_stride + r] = s[k];
+                }
+            }
+            for (int64_t t = n4; t < op->n_tok; t++) {
+                const char *xrow = xq + t * op->xq_row_bytes;
                 float *yrow = op->y + t * op->y_stride;
-                for (int64_t r = rt; r < rt_end; r++) dot(op->w->ne[0], &yrow[r], wdata + r * op->w->row_bytes, xrow);
+                for (int64_t r = rt; r < rt_end; r++) dot.one(n_in, &yrow[r], wdata + r * op->w->row_bytes, xrow);
             }
         }
     }

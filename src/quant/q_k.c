@@ -16,7 +16,9 @@
  * by every level), its quants in element order (k_quants_*: the scalar
  * reference) and the 32 quants of chunk c = e / 32 as one AVX2 vector
  * (k_chunk_*, used by both SIMD levels), kept side by side per type.
- * Generic drivers, inlined into per-type entry points, do the rest.
+ * Generic drivers, inlined into per-type entry points, do the rest, for one
+ * activation row (vec_dot) or, at the SIMD levels, four (vec_dot_x4: each
+ * weight block unpacked once for the four rows, each row's bits unchanged).
  *
  * Q8_K (quantize_row_q8_K_ref, which is also what ggml's x86 CPU backend
  * runs): per super-block the signed element of largest magnitude `max`,
@@ -53,6 +55,10 @@
 
 #define K_GROUPS (QK_K / 16) /* groups of 16 weights per super-block */
 #define K_CHUNKS (QK_K / 32) /* SIMD chunks of 32 weights per super-block */
+#define K_ROWS 4              /* activation rows of the multi-row dot products */
+/* for (j = 0; j < ny; j++), ny <= K_ROWS a constant after inlining: fully
+ * unrolled, so per-row arrays of vectors stay in registers. */
+#define K_FOR_ROWS(j, ny) _Pragma("GCC unroll 4") for (int j = 0; j < (ny); j++)
 
 /* ---------------------------------------------------------------- Q8_K */
 
@@ -471,15 +477,22 @@ K_TARGET_AVX2 K_INLINE __m256i k_pairs_avx2(__m256i u, __m256i q8, int off) {
     return off ? _mm256_sub_epi16(p, _mm256_maddubs_epi16(_mm256_set1_epi8((char)off), q8)) : p;
 }
 
-K_TARGET_AVX2 K_INLINE __m256i k_lanes_avx2(dc_type t, const void *b, const k_hdr *h, const int8_t *q8) {
+/* The SIMD lanes functions take ny activation rows (a constant once inlined:
+ * 1 for vec_dot, K_ROWS for the multi-row entries): each weight chunk is
+ * unpacked once and multiplied with every row, row j getting exactly the
+ * integer operations of a single-row call, into lanes[j]. */
+K_TARGET_AVX2 K_INLINE void k_lanes_avx2(dc_type t, const void *b, const k_hdr *h, const int8_t *const q8[], int ny,
+                                         __m256i lanes[]) {
     const __m128i sc8 = k_groups8(h->sc);
-    __m256i acc = _mm256_setzero_si256();
+    K_FOR_ROWS(j, ny) lanes[j] = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int c = 0; c < K_CHUNKS; c++) {
-        const __m256i p = k_pairs_avx2(k_chunk_any(t, b, c), k_load32((const uint8_t *)q8 + 32 * c), h->off);
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, k_scale_pair(sc8, c)));
+        const __m256i u = k_chunk_any(t, b, c), scales = k_scale_pair(sc8, c);
+        K_FOR_ROWS(j, ny) {
+            const __m256i p = k_pairs_avx2(u, k_load32((const uint8_t *)q8[j] + 32 * c), h->off);
+            lanes[j] = _mm256_add_epi32(lanes[j], _mm256_madd_epi16(p, scales));
+        }
     }
-    return acc;
 }
 
 /* --------------------------------------------------------------- AVX-512 */
@@ -487,23 +500,27 @@ K_TARGET_AVX2 K_INLINE __m256i k_lanes_avx2(dc_type t, const void *b, const k_hd
 /* Two chunks (64 weights) per step: maddubs on 512 bits, then the scales of
  * the four groups with one VNNI dpwssd; the two chunks' lanes are added at
  * the end (integers, so the same lanes as AVX2). */
-K_TARGET_AVX512 K_INLINE __m256i k_lanes_avx512(dc_type t, const void *b, const k_hdr *h, const int8_t *q8) {
+K_TARGET_AVX512 K_INLINE void k_lanes_avx512(dc_type t, const void *b, const k_hdr *h, const int8_t *const q8[],
+                                             int ny, __m256i lanes[]) {
     static const int16_t group_of_lane[32] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                               2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
     const __m512i lane_group = _mm512_loadu_si512(group_of_lane);
     const __m512i sc = _mm512_zextsi256_si512(k_widen(h->sc));
-    __m512i acc = _mm512_setzero_si512();
+    __m512i acc[K_ROWS];
+    K_FOR_ROWS(j, ny) acc[j] = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int c = 0; c < K_CHUNKS; c += 2) {
         const __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(k_chunk_any(t, b, c)), k_chunk_any(t, b, c + 1), 1);
-        const __m512i a = _mm512_loadu_si512(q8 + 32 * c);
-        __m512i p = _mm512_maddubs_epi16(w, a);
-        if (h->off) p = _mm512_sub_epi16(p, _mm512_maddubs_epi16(_mm512_set1_epi8((char)h->off), a));
         const __m512i group = _mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(2 * c)));
         const __m512i scales = _mm512_permutexvar_epi16(group, sc);
-        acc = _mm512_dpwssd_epi32(acc, p, scales);
+        K_FOR_ROWS(j, ny) {
+            const __m512i a = _mm512_loadu_si512(q8[j] + 32 * c);
+            __m512i p = _mm512_maddubs_epi16(w, a);
+            if (h->off) p = _mm512_sub_epi16(p, _mm512_maddubs_epi16(_mm512_set1_epi8((char)h->off), a));
+            acc[j] = _mm512_dpwssd_epi32(acc[j], p, scales);
+        }
     }
-    return _mm256_add_epi32(_mm512_castsi512_si256(acc), _mm512_extracti64x4_epi64(acc, 1));
+    K_FOR_ROWS(j, ny) lanes[j] = _mm256_add_epi32(_mm512_castsi512_si256(acc[j]), _mm512_extracti64x4_epi64(acc[j], 1));
 }
 
 /* ------------------------------------------- the float steps, in vectors
@@ -578,27 +595,43 @@ K_TARGET_AVX2 K_INLINE void k_chain_block_v(__m128 *c, const k_hdr *h, const blo
     *c = _mm_fmadd_ps(_mm_cvtepi32_ps(w), k_scales2(h, y->d, y->d), *c);
 }
 
-/* Row drivers per SIMD level (the lanes function has the level's target). */
-#define K_SIMD_DRIVERS(LV, TARGET)                                                                 \
-    TARGET K_INLINE float k_dot_##LV(dc_type t, int64_t n, const void *vx, const block_q8_K *y) {  \
-        k_vacc_v a = {_mm256_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};                   \
-        for (int64_t i = 0; i < n / QK_K; i++) {                                                   \
-            const void *b = (const char *)vx + i * k_block_bytes(t);                               \
-            k_hdr h;                                                                               \
-            k_hdr_any(t, b, &h);                                                                   \
-            k_vacc_block_v(t, &a, &h, &y[i], k_lanes_##LV(t, b, &h, y[i].qs));                     \
-        }                                                                                          \
-        return k_vacc_sum_v(t, &a);                                                                \
-    }                                                                                              \
-    TARGET K_INLINE float k_chain_##LV(dc_type t, int64_t n, const void *vx, const block_q8_K *y) { \
-        __m128 c = _mm_setzero_ps();                                                               \
-        for (int64_t i = 0; i < n / QK_K; i++) {                                                   \
-            const void *b = (const char *)vx + i * k_block_bytes(t);                               \
-            k_hdr h;                                                                               \
-            k_hdr_any(t, b, &h);                                                                   \
-            k_chain_block_v(&c, &h, &y[i], k_lanes_##LV(t, b, &h, y[i].qs));                       \
-        }                                                                                          \
-        return _mm_cvtss_f32(_mm_sub_ss(c, _mm_movehdup_ps(c)));                                   \
+/* Row drivers per SIMD level (the lanes function has the level's target):
+ * s[j] = the dot of weight row vx with activation row y[j], j < ny. Each
+ * super-block's header and quants are unpacked once for all ny rows; every
+ * row then runs its own float steps, so each s[j] has the bits of a ny = 1
+ * call. */
+#define K_SIMD_DRIVERS(LV, TARGET)                                                                                   \
+    TARGET K_INLINE void k_dot_##LV(dc_type t, int64_t n, float *s, const void *vx, const block_q8_K *const y[],     \
+                                    int ny) {                                                                        \
+        k_vacc_v a[K_ROWS];                                                                                          \
+        K_FOR_ROWS(j, ny) a[j] = (k_vacc_v){_mm256_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};                \
+        for (int64_t i = 0; i < n / QK_K; i++) {                                                                     \
+            const void *b = (const char *)vx + i * k_block_bytes(t);                                                 \
+            k_hdr h;                                                                                                 \
+            const int8_t *q8[K_ROWS];                                                                                \
+            __m256i lanes[K_ROWS];                                                                                   \
+            k_hdr_any(t, b, &h);                                                                                     \
+            K_FOR_ROWS(j, ny) q8[j] = y[j][i].qs;                                                                    \
+            k_lanes_##LV(t, b, &h, q8, ny, lanes);                                                                   \
+            K_FOR_ROWS(j, ny) k_vacc_block_v(t, &a[j], &h, &y[j][i], lanes[j]);                                      \
+        }                                                                                                            \
+        K_FOR_ROWS(j, ny) s[j] = k_vacc_sum_v(t, &a[j]);                                                             \
+    }                                                                                                                \
+    TARGET K_INLINE void k_chain_##LV(dc_type t, int64_t n, float *s, const void *vx, const block_q8_K *const y[],   \
+                                      int ny) {                                                                      \
+        __m128 c[K_ROWS];                                                                                            \
+        K_FOR_ROWS(j, ny) c[j] = _mm_setzero_ps();                                                                   \
+        for (int64_t i = 0; i < n / QK_K; i++) {                                                                     \
+            const void *b = (const char *)vx + i * k_block_bytes(t);                                                 \
+            k_hdr h;                                                                                                 \
+            const int8_t *q8[K_ROWS];                                                                                \
+            __m256i lanes[K_ROWS];                                                                                   \
+            k_hdr_any(t, b, &h);                                                                                     \
+            K_FOR_ROWS(j, ny) q8[j] = y[j][i].qs;                                                                    \
+            k_lanes_##LV(t, b, &h, q8, ny, lanes);                                                                   \
+            K_FOR_ROWS(j, ny) k_chain_block_v(&c[j], &h, &y[j][i], lanes[j]);                                        \
+        }                                                                                                            \
+        K_FOR_ROWS(j, ny) s[j] = _mm_cvtss_f32(_mm_sub_ss(c[j], _mm_movehdup_ps(c[j])));                             \
     }
 
 K_SIMD_DRIVERS(avx2, K_TARGET_AVX2)
@@ -606,29 +639,39 @@ K_SIMD_DRIVERS(avx512, K_TARGET_AVX512)
 
 /* ------------------------------------------------------ per-type entries */
 
+/* Activation rows y, y + stride, ... as block pointers for the drivers. */
+static inline void k_rows(const void *y, size_t stride, int ny, const block_q8_K *rows[]) {
+    for (int j = 0; j < ny; j++) rows[j] = (const void *)((const char *)y + (size_t)j * stride);
+}
+
+/* Per level: the single-row dot (dc_vec_dot_fn) and its K_ROWS-row twin
+ * (dc_vec_dot_x4_fn), both instances of the one driver DRIVER_LV. */
+#define K_LEVEL_FUNCS(name, TYPE, DRIVER, LV, TARGET)                                                          \
+    TARGET static void name##_##LV(int64_t n, float *s, const void *x, const void *y) {                       \
+        const block_q8_K *rows[1] = {y};                                                                       \
+        DRIVER##_##LV(TYPE, n, s, x, rows, 1);                                                                 \
+    }                                                                                                          \
+    TARGET static void name##_x4_##LV(int64_t n, float *s, const void *x, const void *y, size_t stride) {     \
+        const block_q8_K *rows[K_ROWS];                                                                        \
+        k_rows(y, stride, K_ROWS, rows);                                                                       \
+        DRIVER##_##LV(TYPE, n, s, x, rows, K_ROWS);                                                            \
+    }
+
 #define K_TYPE_FUNCS(name, TYPE)                                                                \
     static void name##_to_float(const void *x, float *y, int64_t n) { k_to_float(TYPE, x, y, n); } \
     static void name##_dot_ref(int64_t n, float *s, const void *x, const void *y) {              \
         *s = k_dot_with(TYPE, n, x, y, k_lanes_ref);                                            \
     }                                                                                           \
-    K_TARGET_AVX2 static void name##_dot_avx2(int64_t n, float *s, const void *x, const void *y) { \
-        *s = k_dot_avx2(TYPE, n, x, y);                                              \
-    }                                                                                           \
-    K_TARGET_AVX512 static void name##_dot_avx512(int64_t n, float *s, const void *x, const void *y) { \
-        *s = k_dot_avx512(TYPE, n, x, y);                                            \
-    }
+    K_LEVEL_FUNCS(name##_dot, TYPE, k_dot, avx2, K_TARGET_AVX2)                                 \
+    K_LEVEL_FUNCS(name##_dot, TYPE, k_dot, avx512, K_TARGET_AVX512)
 
 /* The repacked-kernel order (types llama.cpp repacks on x86). */
 #define K_CHAIN_FUNCS(name, TYPE)                                                                  \
     static void name##_chain_ref(int64_t n, float *s, const void *x, const void *y) {               \
         *s = k_chain_with(TYPE, n, x, y, k_lanes_ref);                                             \
     }                                                                                              \
-    K_TARGET_AVX2 static void name##_chain_avx2(int64_t n, float *s, const void *x, const void *y) { \
-        *s = k_chain_avx2(TYPE, n, x, y);                                               \
-    }                                                                                              \
-    K_TARGET_AVX512 static void name##_chain_avx512(int64_t n, float *s, const void *x, const void *y) { \
-        *s = k_chain_avx512(TYPE, n, x, y);                                             \
-    }
+    K_LEVEL_FUNCS(name##_chain, TYPE, k_chain, avx2, K_TARGET_AVX2)                                \
+    K_LEVEL_FUNCS(name##_chain, TYPE, k_chain, avx512, K_TARGET_AVX512)
 
 K_TYPE_FUNCS(q2_K, DC_TYPE_Q2_K)
 K_TYPE_FUNCS(q3_K, DC_TYPE_Q3_K)
@@ -642,26 +685,37 @@ void dc_quant_fill_k(dc_type_traits t[DC_TYPE_COUNT], int level) {
     static const struct {
         dc_type type;
         dc_to_float_fn to_float;
-        dc_vec_dot_fn dot[3]; /* by level */
+        dc_vec_dot_fn dot[3];       /* by level */
+        dc_vec_dot_x4_fn dot_x4[3]; /* by level; none for the reference */
     } k[] = {
-        {DC_TYPE_Q2_K, q2_K_to_float, {q2_K_dot_ref, q2_K_dot_avx2, q2_K_dot_avx512}},
-        {DC_TYPE_Q3_K, q3_K_to_float, {q3_K_dot_ref, q3_K_dot_avx2, q3_K_dot_avx512}},
-        {DC_TYPE_Q4_K, q4_K_to_float, {q4_K_dot_ref, q4_K_dot_avx2, q4_K_dot_avx512}},
-        {DC_TYPE_Q5_K, q5_K_to_float, {q5_K_dot_ref, q5_K_dot_avx2, q5_K_dot_avx512}},
-        {DC_TYPE_Q6_K, q6_K_to_float, {q6_K_dot_ref, q6_K_dot_avx2, q6_K_dot_avx512}},
+        {DC_TYPE_Q2_K, q2_K_to_float, {q2_K_dot_ref, q2_K_dot_avx2, q2_K_dot_avx512},
+         {NULL, q2_K_dot_x4_avx2, q2_K_dot_x4_avx512}},
+        {DC_TYPE_Q3_K, q3_K_to_float, {q3_K_dot_ref, q3_K_dot_avx2, q3_K_dot_avx512},
+         {NULL, q3_K_dot_x4_avx2, q3_K_dot_x4_avx512}},
+        {DC_TYPE_Q4_K, q4_K_to_float, {q4_K_dot_ref, q4_K_dot_avx2, q4_K_dot_avx512},
+         {NULL, q4_K_dot_x4_avx2, q4_K_dot_x4_avx512}},
+        {DC_TYPE_Q5_K, q5_K_to_float, {q5_K_dot_ref, q5_K_dot_avx2, q5_K_dot_avx512},
+         {NULL, q5_K_dot_x4_avx2, q5_K_dot_x4_avx512}},
+        {DC_TYPE_Q6_K, q6_K_to_float, {q6_K_dot_ref, q6_K_dot_avx2, q6_K_dot_avx512},
+         {NULL, q6_K_dot_x4_avx2, q6_K_dot_x4_avx512}},
     };
     const int lv = level < 0 ? 0 : level > 2 ? 2 : level;
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         t[k[i].type].to_float = k[i].to_float;
         t[k[i].type].vec_dot_type = DC_TYPE_Q8_K;
         t[k[i].type].vec_dot = k[i].dot[lv];
+        t[k[i].type].vec_dot_x4 = k[i].dot_x4[lv];
     }
     /* llama.cpp repacks Q4_K from AVX2 on and Q2_K from AVX-512 on (see the
      * chain order above); the reference table stays plain. */
     static const dc_vec_dot_fn q4_K_chain[3] = {q4_K_chain_ref, q4_K_chain_avx2, q4_K_chain_avx512};
     static const dc_vec_dot_fn q2_K_chain[3] = {q2_K_chain_ref, q2_K_chain_avx2, q2_K_chain_avx512};
+    static const dc_vec_dot_x4_fn q4_K_chain_x4[3] = {NULL, q4_K_chain_x4_avx2, q4_K_chain_x4_avx512};
+    static const dc_vec_dot_x4_fn q2_K_chain_x4[3] = {NULL, q2_K_chain_x4_avx2, q2_K_chain_x4_avx512};
     t[DC_TYPE_Q4_K].vec_dot_repack = lv >= 1 ? q4_K_chain[lv] : NULL;
     t[DC_TYPE_Q2_K].vec_dot_repack = lv >= 2 ? q2_K_chain[lv] : NULL;
+    t[DC_TYPE_Q4_K].vec_dot_repack_x4 = lv >= 1 ? q4_K_chain_x4[lv] : NULL;
+    t[DC_TYPE_Q2_K].vec_dot_repack_x4 = lv >= 2 ? q2_K_chain_x4[lv] : NULL;
     /* ggml's x86 backend quantizes Q8_K with the reference at every level. */
     t[DC_TYPE_Q8_K].to_float = dequantize_row_q8_K;
     t[DC_TYPE_Q8_K].from_float = quantize_row_q8_K;

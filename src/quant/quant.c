@@ -145,6 +145,16 @@ dc_vec_dot_fn dc_vec_dot_repack_variant(uint32_t type, int level) {
     return t ? t->vec_dot_repack : NULL;
 }
 
+dc_vec_dot_x4_fn dc_vec_dot_x4_variant(uint32_t type, int level) {
+    const dc_type_traits *t = variant_entry(type, level);
+    return t ? t->vec_dot_x4 : NULL;
+}
+
+dc_vec_dot_x4_fn dc_vec_dot_repack_x4_variant(uint32_t type, int level) {
+    const dc_type_traits *t = variant_entry(type, level);
+    return t ? t->vec_dot_repack_x4 : NULL;
+}
+
 dc_from_float_fn dc_from_float_variant(uint32_t type, int level) {
     const dc_type_traits *t = variant_entry(type, level);
     return t ? t->from_float : NULL;

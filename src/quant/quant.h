@@ -67,6 +67,10 @@ typedef void (*dc_from_float_fn)(const float *x, void *y, int64_t n);
 /* *s = dot(weight row x, activation row y); n elements, n % block_size == 0,
  * y is in the weight type's vec_dot_type layout. */
 typedef void (*dc_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y);
+/* s[j] = dot(weight row x, activation row (const char *)y + j * y_stride)
+ * for j < 4, bit for bit what the matching dc_vec_dot_fn gives for each row;
+ * prompt processing uses it to unpack each weight block once for 4 tokens. */
+typedef void (*dc_vec_dot_x4_fn)(int64_t n, float *s, const void *x, const void *y, size_t y_stride);
 
 typedef struct {
     const char *name;      /* ggml's name: "f32", "q4_K", "iq4_nl", ... ; NULL: unknown id */
@@ -89,6 +93,10 @@ typedef struct {
      *     tinyBLAS_Q0_AVX): 8 float lanes fma'd block by block, then hsum. */
     dc_vec_dot_fn vec_dot_repack;
     dc_vec_dot_fn vec_dot_gemm;
+    /* 4-row twins of vec_dot / vec_dot_repack (dc_vec_dot_x4_fn; NULL: none,
+     * callers then make one call per row). */
+    dc_vec_dot_x4_fn vec_dot_x4;
+    dc_vec_dot_x4_fn vec_dot_repack_x4;
 } dc_type_traits;
 
 /* Selects the SIMD variants for this CPU. Idempotent and thread-safe; called
@@ -113,6 +121,8 @@ size_t dc_row_size(uint32_t type, int64_t n);
  * 2 = AVX-512. */
 dc_vec_dot_fn dc_vec_dot_variant(uint32_t type, int level);
 dc_vec_dot_fn dc_vec_dot_repack_variant(uint32_t type, int level); /* vec_dot_repack */
+dc_vec_dot_x4_fn dc_vec_dot_x4_variant(uint32_t type, int level);        /* vec_dot_x4 */
+dc_vec_dot_x4_fn dc_vec_dot_repack_x4_variant(uint32_t type, int level); /* vec_dot_repack_x4 */
 dc_from_float_fn dc_from_float_variant(uint32_t type, int level);
 
 /* IEEE half and bfloat16 conversions (round to nearest even; scalar). */
