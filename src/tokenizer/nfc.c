@@ -32,33 +32,31 @@ static bool nfc_unstable(uint32_t cp) {
     return (block[(cp & 127) >> 3] >> (cp & 7)) & 1;
 }
 
+/* bsearch comparators: key is a uint32_t code point or a uint64_t pair. */
+static int cmp_ccc(const void *key, const void *elt) {
+    const uint32_t cp = *(const uint32_t *)key;
+    const nfc_ccc_range *r = elt;
+    return cp < r->lo ? -1 : cp > r->hi;
+}
+
+static int cmp_decomp(const void *key, const void *elt) {
+    const uint32_t cp = *(const uint32_t *)key, e = ((const nfc_decomp_entry *)elt)->cp;
+    return (cp > e) - (cp < e);
+}
+
+static int cmp_compose(const void *key, const void *elt) {
+    const uint64_t k = *(const uint64_t *)key, e = ((const nfc_compose_entry *)elt)->pair;
+    return (k > e) - (k < e);
+}
+
 static uint8_t nfc_class(uint32_t cp) {
     if (cp < 0x300 || cp >= TK_RAW) return 0;
-    size_t lo = 0, hi = nfc_ccc_count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < nfc_ccc[mid].lo)
-            hi = mid;
-        else if (cp > nfc_ccc[mid].hi)
-            lo = mid + 1;
-        else
-            return nfc_ccc[mid].ccc;
-    }
-    return 0;
+    const nfc_ccc_range *r = bsearch(&cp, nfc_ccc, nfc_ccc_count, sizeof *nfc_ccc, cmp_ccc);
+    return r ? r->ccc : 0;
 }
 
 static const nfc_decomp_entry *nfc_find_decomp(uint32_t cp) {
-    size_t lo = 0, hi = nfc_decomp_count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (cp < nfc_decomp[mid].cp)
-            hi = mid;
-        else if (cp > nfc_decomp[mid].cp)
-            lo = mid + 1;
-        else
-            return &nfc_decomp[mid];
-    }
-    return NULL;
+    return bsearch(&cp, nfc_decomp, nfc_decomp_count, sizeof *nfc_decomp, cmp_decomp);
 }
 
 /* The primary composite of (a, b), or 0 when they do not compose. */
@@ -66,18 +64,9 @@ static uint32_t nfc_compose_pair(uint32_t a, uint32_t b) {
     if (a - L_BASE < L_COUNT && b - V_BASE < V_COUNT) return S_BASE + ((a - L_BASE) * V_COUNT + (b - V_BASE)) * T_COUNT;
     if (a - S_BASE < S_COUNT && (a - S_BASE) % T_COUNT == 0 && b - T_BASE - 1 < T_COUNT - 1) return a + (b - T_BASE);
     if (a >= TK_RAW || b >= TK_RAW) return 0;
-    uint64_t key = (uint64_t)a << 21 | b;
-    size_t lo = 0, hi = nfc_compose_count;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (key < nfc_compose[mid].pair)
-            hi = mid;
-        else if (key > nfc_compose[mid].pair)
-            lo = mid + 1;
-        else
-            return nfc_compose[mid].composite;
-    }
-    return 0;
+    const uint64_t key = (uint64_t)a << 21 | b;
+    const nfc_compose_entry *e = bsearch(&key, nfc_compose, nfc_compose_count, sizeof *nfc_compose, cmp_compose);
+    return e ? e->composite : 0;
 }
 
 size_t tk_nfc_stable_prefix(const char *s, size_t n) {
