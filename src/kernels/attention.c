@@ -27,7 +27,11 @@
 void dc_attend_head(float *out, const float *q, const float *k, size_t k_stride, const float *v,
                     size_t v_stride, int64_t n_kv, int head_dim, int head_dim_v, float scale,
                     float *scores) {
-    for (int64_t j = 0; j < n_kv; j++) scores[j] = dc_dot_f32(q, k + j * k_stride, head_dim) * scale;
+    const dc_vec_dot_fn dot = dc_type_get(DC_TYPE_F32)->vec_dot; /* looked up once, not per position */
+    for (int64_t j = 0; j < n_kv; j++) {
+        dot(head_dim, &scores[j], q, k + j * k_stride);
+        scores[j] *= scale;
+    }
     dc_softmax(scores, n_kv);
     memset(out, 0, sizeof(float) * (size_t)head_dim_v);
     for (int64_t j = 0; j < n_kv; j++) dc_axpy(out, scores[j], v + j * v_stride, head_dim_v);

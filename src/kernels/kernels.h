@@ -90,8 +90,6 @@ void dc_soft_max_row_at(int level, float *x, int64_t n);
 /* Sum of 16 floats in the order of (gcc's) _mm512_reduce_add_ps: halves of
  * 256 bits, then of 128, then (0+2) + (1+3). */
 float dc_reduce16(const float v[16]);
-/* Dot product of float vectors (SIMD, fixed order). */
-float dc_dot_f32(const float *a, const float *b, int64_t n);
 /* y += a * x */
 void dc_axpy(float *y, float a, const float *x, int64_t n);
 

@@ -197,12 +197,6 @@ void dc_softmax(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
-float dc_dot_f32(const float *a, const float *b, int64_t n) {
-    float s;
-    dc_type_get(DC_TYPE_F32)->vec_dot(n, &s, a, b);
-    return s;
-}
-
 void dc_axpy(float *y, float a, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
