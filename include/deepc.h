@@ -21,6 +21,8 @@
 #ifndef DEEPC_H
 #define DEEPC_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -103,6 +105,271 @@ int32_t deepc_seq_len(const deepc_context *ctx, int32_t seq);
 /* Drops a sequence's positions from n on (0: clears it); the next batch for
  * the sequence continues at position min(n, its length). */
 void deepc_seq_truncate(deepc_context *ctx, int32_t seq, int32_t n);
+
+/* Copies positions 0..n-1 of sequence src into sequence dst (which then
+ * holds exactly those n positions). n <= src's length; src != dst. Used to
+ * share a cached prompt prefix between sequences. */
+void deepc_seq_copy(deepc_context *ctx, int32_t src, int32_t dst, int32_t n);
+
+/* ---- version ---------------------------------------------------------- */
+
+#define DEEPC_VERSION "0.2.0"
+/* The library's version string (DEEPC_VERSION of the build). */
+const char *deepc_version(void);
+
+/* ---- model metadata ---------------------------------------------------- */
+
+/* Hyperparameters of a loaded model, as the forward pass uses them. */
+typedef struct {
+    const char *arch;        /* "llama", "qwen2", ... */
+    const char *name;        /* general.name, or "" */
+    int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+    int32_t n_expert, n_expert_used;
+    int32_t n_ctx_train;
+    int64_t n_params;        /* elements of all tensors */
+    int64_t file_bytes;
+} deepc_model_desc;
+
+void deepc_model_describe(const deepc_model *model, deepc_model_desc *out);
+
+/* ---- sampling ---------------------------------------------------------- */
+
+/* The sampler chain, in llama.cpp's order: penalties -> top-k -> top-p ->
+ * min-p -> temperature -> draw (temp 0: greedy argmax, lowest id on ties). */
+typedef struct {
+    float temp;              /* >= 0; 0 = greedy */
+    int32_t top_k;           /* <= 0: off */
+    float top_p;             /* (0, 1]; 1 = off */
+    float min_p;             /* [0, 1]; 0 = off */
+    float repeat_penalty;    /* > 0; 1 = off (llama.cpp's) */
+    int32_t penalty_last_n;  /* tokens looked back: 0 = no penalties, -1 = all */
+    float presence_penalty;  /* OpenAI's, 0 = off */
+    float frequency_penalty; /* OpenAI's, 0 = off */
+    uint64_t seed;
+} deepc_sampling;
+
+/* Library defaults overridden by the model file's recommended values
+ * (general.sampling.*). 0, or -1 + message for a malformed key. */
+int deepc_model_default_sampling(const deepc_model *model, deepc_sampling *out, char err[DEEPC_ERR_LEN]);
+/* 0 when s is usable, else -1 and a one-line message naming the field. */
+int deepc_sampling_check(const deepc_sampling *s, char err[DEEPC_ERR_LEN]);
+
+typedef struct deepc_sampler deepc_sampler;
+deepc_sampler *deepc_sampler_create(const deepc_sampling *s, int32_t n_vocab, char err[DEEPC_ERR_LEN]);
+void deepc_sampler_free(deepc_sampler *smp);
+/* Picks a token from n_vocab logits; does not record it. */
+int32_t deepc_sampler_sample(deepc_sampler *smp, const float *logits);
+/* Records a token of the sequence for the penalties. */
+void deepc_sampler_accept(deepc_sampler *smp, int32_t token);
+
+/* ---- tokenizer --------------------------------------------------------- */
+
+/* A byte-level BPE tokenizer identical to Hugging Face tokenizers. Immutable
+ * once loaded: any number of threads may use one at once. */
+typedef struct deepc_tokenizer deepc_tokenizer;
+
+/* From a GGUF file, a tokenizer.json, or a folder holding one. */
+deepc_tokenizer *deepc_tokenizer_load(const char *path, char err[DEEPC_ERR_LEN]);
+/* The tokenizer of a loaded model (tokenizer.ggml.*). */
+deepc_tokenizer *deepc_tokenizer_from_model(const deepc_model *model, char err[DEEPC_ERR_LEN]);
+void deepc_tokenizer_free(deepc_tokenizer *tok);
+
+enum {
+    DEEPC_TOKENIZE_ADD_SPECIAL = 1,   /* add BOS / EOS as the tokenizer is configured */
+    DEEPC_TOKENIZE_PARSE_SPECIAL = 2, /* special tokens in the text are matched (chat prompts) */
+};
+/* Encodes text[0, len) (any bytes). Returns the number of ids and a
+ * malloc'ed *ids (caller frees), or -1 + message (out of memory). */
+int64_t deepc_tokenize(const deepc_tokenizer *tok, const char *text, size_t len, unsigned flags, int32_t **ids,
+                       char err[DEEPC_ERR_LEN]);
+/* Decodes ids to a malloc'ed, NUL-terminated, valid UTF-8 string (invalid
+ * byte sequences become U+FFFD). special: include special tokens' text.
+ * NULL + message for an id out of range. */
+char *deepc_detokenize(const deepc_tokenizer *tok, const int32_t *ids, size_t n, bool special, size_t *len,
+                       char err[DEEPC_ERR_LEN]);
+/* The raw bytes of one token (not NUL-terminated, may be partial UTF-8), or
+ * NULL for an id out of range. Valid while the tokenizer lives. */
+const char *deepc_token_bytes(const deepc_tokenizer *tok, int32_t id, size_t *len);
+int32_t deepc_tokenizer_n_vocab(const deepc_tokenizer *tok);
+int32_t deepc_token_bos(const deepc_tokenizer *tok); /* -1: none */
+int32_t deepc_token_eos(const deepc_tokenizer *tok); /* -1: none */
+/* End-of-generation tokens (EOS, EOT, <|im_end|>, ...). */
+bool deepc_token_is_eog(const deepc_tokenizer *tok, int32_t id);
+size_t deepc_token_eog_ids(const deepc_tokenizer *tok, const int32_t **ids);
+
+/* Streaming detokenizer: feed ids one by one, get bytes that are always
+ * whole UTF-8 characters (a partial character waits for the next piece;
+ * flush turns a leftover into U+FFFD). */
+typedef struct deepc_detokenizer deepc_detokenizer;
+deepc_detokenizer *deepc_detokenizer_create(const deepc_tokenizer *tok, bool special);
+/* Bytes valid until the next call; false + message for an id out of range. */
+bool deepc_detokenizer_feed(deepc_detokenizer *d, int32_t id, const char **bytes, size_t *len,
+                            char err[DEEPC_ERR_LEN]);
+const char *deepc_detokenizer_flush(deepc_detokenizer *d, size_t *len);
+void deepc_detokenizer_free(deepc_detokenizer *d);
+
+/* ---- chat templates ---------------------------------------------------- */
+
+/* A chat template (a Jinja subset, rendered exactly as transformers does).
+ * Immutable once loaded; may be rendered from several threads. */
+typedef struct deepc_chat_template deepc_chat_template;
+
+/* The model's own template (tokenizer.chat_template) or, when the file has
+ * none, the built-in one of its tokenizer family. */
+deepc_chat_template *deepc_chat_template_from_model(const deepc_model *model, const deepc_tokenizer *tok,
+                                                    char err[DEEPC_ERR_LEN]);
+/* A template from source text; bos/eos token texts may be NULL. */
+deepc_chat_template *deepc_chat_template_parse(const char *src, size_t len, const char *bos_token,
+                                               const char *eos_token, char err[DEEPC_ERR_LEN]);
+void deepc_chat_template_free(deepc_chat_template *t);
+/* "model" or the built-in template's name ("chatml", "deepseek", "llama3"). */
+const char *deepc_chat_template_source(const deepc_chat_template *t);
+
+/* Renders messages_json (a JSON array of {role, content, ...}) with
+ * add_generation_prompt, the template's bos/eos texts, tools_json (JSON
+ * array or NULL) and kwargs_json (a JSON object whose members become extra
+ * template variables, e.g. {"enable_thinking": false}; or NULL). Returns 0
+ * and a malloc'ed NUL-terminated *out, or -1 + message. */
+int deepc_chat_render(const deepc_chat_template *t, const char *messages_json, bool add_generation_prompt,
+                      const char *tools_json, const char *kwargs_json, char **out, size_t *out_len,
+                      char err[DEEPC_ERR_LEN]);
+/* Renders arbitrary variables (a JSON object) with the template. */
+int deepc_template_render_json(const deepc_chat_template *t, const char *vars_json, char **out, size_t *out_len,
+                               char err[DEEPC_ERR_LEN]);
+
+/* Whether a rendered prompt leaves a <think> block open (its last text
+ * other than whitespace is "<think>"): the output then starts in reasoning. */
+bool deepc_prompt_opens_reasoning(const char *prompt, size_t len);
+
+/* ---- the engine: requests and the scheduler ---------------------------- */
+
+/* An engine serves many generation requests on one model at once. It owns a
+ * context with n_slots KV-cache sequences; one thread (the engine thread:
+ * whoever calls deepc_engine_step / deepc_engine_run) owns the model, the
+ * cache and the batch. Each step runs one deepc_decode that advances every
+ * active request: a decoding request contributes its next token, and
+ * requests still reading their prompt contribute chunks of it that share the
+ * rest of the batch, so running streams keep flowing while a long prompt is
+ * read.
+ *
+ * Prefix cache: a slot keeps the tokens of its last request after it ends.
+ * A new request takes the free slot whose cache shares the longest prefix
+ * with its prompt, or copies a longer prefix held by another slot, and
+ * evaluates only the rest (reported as n_cached).
+ *
+ * Thread safety: deepc_engine_submit, deepc_engine_cancel, deepc_engine_stop
+ * and deepc_engine_stats may be called from any thread at any time; events
+ * are delivered on the engine thread, inside deepc_engine_step. */
+typedef struct deepc_engine deepc_engine;
+
+typedef struct {
+    int32_t n_slots;      /* requests decoded at once (KV sequences), >= 1 */
+    int32_t n_ctx;        /* positions per slot (0: min(training context, 4096)) */
+    int32_t n_batch;      /* most tokens per step (0: 512) */
+    int32_t n_threads;    /* 0: all cores */
+    int32_t max_queue;    /* requests waiting for a slot before submit refuses (0: 64) */
+    deepc_kv_type kv_type;
+} deepc_engine_params;
+
+deepc_engine_params deepc_engine_default_params(void);
+/* Creates the context and loads the model's tokenizer. NULL + message. The
+ * model must outlive the engine. */
+deepc_engine *deepc_engine_create(deepc_model *model, const deepc_engine_params *p, char err[DEEPC_ERR_LEN]);
+/* Frees the engine; requests still active get no further events. */
+void deepc_engine_free(deepc_engine *e);
+/* Borrowed: valid while the engine lives. */
+const deepc_tokenizer *deepc_engine_tokenizer(const deepc_engine *e);
+int32_t deepc_engine_n_ctx(const deepc_engine *e);
+
+typedef enum {
+    DEEPC_FINISH_NONE = 0,
+    DEEPC_FINISH_STOP,      /* end-of-generation token or a stop string */
+    DEEPC_FINISH_LENGTH,    /* max_tokens, or the context is full */
+    DEEPC_FINISH_CANCELLED, /* deepc_engine_cancel */
+    DEEPC_FINISH_ERROR,     /* see the event's error */
+} deepc_finish_reason;
+
+typedef enum { DEEPC_EVENT_TOKEN = 1, DEEPC_EVENT_DONE = 2 } deepc_event_kind;
+
+typedef struct {
+    int32_t token;
+    float logprob;
+} deepc_token_logprob;
+
+/* What the engine tells a request's owner. TOKEN: one generated token, the
+ * text released by it (content and, when reasoning is split, reasoning;
+ * either may be empty: text is held while it may still be part of a stop
+ * string or of an incomplete UTF-8 character) and, when asked, its log
+ * probability and the top alternatives. DONE: the last event of a request,
+ * with the finish reason, any text still held, and the counters. Pointers are
+ * valid only during the callback. */
+typedef struct {
+    deepc_event_kind kind;
+    uint64_t id;
+    int32_t token;                     /* TOKEN: the generated id (-1 when DONE) */
+    const char *content;               /* text for the answer */
+    size_t content_len;
+    const char *reasoning;             /* text inside <think> ... </think> */
+    size_t reasoning_len;
+    float logprob;                     /* TOKEN with logprobs: log p(token) */
+    int32_t n_top;                     /* entries in top */
+    const deepc_token_logprob *top;    /* best first */
+    deepc_finish_reason finish;        /* DONE */
+    const char *error;                 /* DONE with DEEPC_FINISH_ERROR */
+    int32_t n_prompt;                  /* prompt tokens */
+    int32_t n_cached;                  /* of which reused from the prefix cache */
+    int32_t n_generated;               /* tokens generated so far */
+    double t_first_token;              /* DONE: seconds from submit to the first token */
+    double t_total;                    /* DONE: seconds from submit to the end */
+} deepc_event;
+
+typedef void (*deepc_event_fn)(void *user, const deepc_event *ev);
+
+#define DEEPC_MAX_STOP 8
+#define DEEPC_MAX_TOP_LOGPROBS 20
+
+typedef struct {
+    const int32_t *prompt;            /* copied at submit */
+    int32_t n_prompt;
+    deepc_sampling sampling;
+    int32_t max_tokens;               /* < 0: until the context is full */
+    bool ignore_eos;
+    const char *const *stop;          /* stop strings (copied), never emitted */
+    int32_t n_stop;                   /* <= DEEPC_MAX_STOP */
+    bool split_reasoning;             /* separate <think> ... </think> from the content */
+    bool starts_in_reasoning;         /* the prompt opened <think> (deepc_prompt_opens_reasoning) */
+    int64_t reasoning_budget;         /* most reasoning tokens before </think> is forced (< 0: none) */
+    bool logprobs;                    /* report each token's log probability */
+    int32_t top_logprobs;             /* and this many alternatives (0..DEEPC_MAX_TOP_LOGPROBS) */
+    deepc_event_fn on_event;
+    void *user;
+} deepc_request;
+
+/* Queues a request. Returns its id (> 0), or 0 + message: invalid
+ * parameters, a prompt that does not fit the context, or a full queue
+ * (*queue_full set, when given). */
+uint64_t deepc_engine_submit(deepc_engine *e, const deepc_request *r, bool *queue_full, char err[DEEPC_ERR_LEN]);
+/* Asks a request to end: at the next step it gets DONE with
+ * DEEPC_FINISH_CANCELLED and frees its slot. Unknown ids are ignored. */
+void deepc_engine_cancel(deepc_engine *e, uint64_t id);
+
+/* One scheduler step: admits queued requests, runs one decode for every
+ * active request and delivers their events. Returns the number of requests
+ * still active or queued, or -1 + message when the decode failed (the active
+ * requests then end with DEEPC_FINISH_ERROR). */
+int deepc_engine_step(deepc_engine *e, char err[DEEPC_ERR_LEN]);
+/* Steps until deepc_engine_stop; sleeps while there is nothing to do. */
+void deepc_engine_run(deepc_engine *e);
+void deepc_engine_stop(deepc_engine *e);
+
+typedef struct {
+    int32_t n_slots, active_slots, queued;
+    int64_t kv_used_tokens, kv_total_tokens; /* cache positions in use by slots / all */
+    uint64_t requests_done, prompt_tokens, cached_tokens, generated_tokens;
+    uint64_t prefix_hits;     /* requests that reused a cached prefix */
+    double decode_seconds;    /* time spent in deepc_decode */
+} deepc_engine_stats;
+void deepc_engine_get_stats(deepc_engine *e, deepc_engine_stats *out);
 
 #ifdef __cplusplus
 }
