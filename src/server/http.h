@@ -1,0 +1,41 @@
+/* http.h - the HTTP layer: libmicrohttpd daemon, routing, auth, limits.
+ *
+ * http_start runs a libmicrohttpd daemon on an already listening socket with
+ * one thread per connection (up to 256 connections, 30 s of inactivity, a
+ * bounded per-connection memory pool so oversized headers get a 4xx). Every
+ * request is checked in this order: CORS preflight (OPTIONS) -> API key ->
+ * route (404) -> method (405) -> loading (503) -> body size (413, from
+ * Content-Length before any body byte is read, or while a chunked body
+ * arrives) and then handed to its handler with the whole body.
+ *
+ * The http_respond* helpers are what handlers use to answer: they add the
+ * CORS header, count the status for /metrics, queue the response and drop
+ * the caller's reference to it.
+ */
+#ifndef DC_SERVER_HTTP_H
+#define DC_SERVER_HTTP_H
+
+#include <stdbool.h>
+
+#include <microhttpd.h>
+
+#include "api_parse.h"
+#include "srv.h"
+
+/* Serves on listen_fd (taken over). NULL when the daemon cannot start. */
+struct MHD_Daemon *http_start(srv_state *s, int listen_fd);
+/* Stops accepting, closes every connection, joins the threads. */
+void http_stop(struct MHD_Daemon *d);
+
+/* Queues r with status on c (r is released). */
+enum MHD_Result http_respond(struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
+/* A JSON body (malloc'ed, taken over; NULL -> 500 out of memory). */
+enum MHD_Result http_respond_json(struct MHD_Connection *c, unsigned status, char *json);
+/* The OpenAI error object of e with e->status. */
+enum MHD_Result http_respond_error(struct MHD_Connection *c, const api_error *e);
+
+/* Whether the client of c has closed or reset its connection (a peek at the
+ * socket; data of a pipelined request does not count as gone). */
+bool http_client_gone(struct MHD_Connection *c);
+
+#endif
