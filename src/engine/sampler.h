@@ -39,18 +39,11 @@
 
 #include "../base/err.h"
 #include "../gguf/gguf.h"
+#include "deepc.h"
 
-typedef struct {
-    float temp;             /* >= 0; 0 = greedy */
-    int32_t top_k;          /* <= 0: off */
-    float top_p;            /* (0, 1]; 1 = off */
-    float min_p;            /* [0, 1]; 0 = off */
-    float repeat_penalty;   /* > 0; 1 = off */
-    int32_t penalty_last_n; /* tokens looked back: 0 = no penalties, -1 = every accepted token */
-    float presence_penalty; /* 0 = off */
-    float frequency_penalty;/* 0 = off */
-    uint64_t seed;
-} dc_sampler_params;
+/* The parameters are the public deepc_sampling (include/deepc.h), field for
+ * field. */
+typedef deepc_sampling dc_sampler_params;
 
 #define DC_SAMPLER_DEFAULT_SEED 0x5eedull
 
