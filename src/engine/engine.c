@@ -457,6 +457,21 @@ static int32_t add_tokens(deepc_engine *e, int32_t n, request *r, const int32_t 
     return n + m;
 }
 
+/* Refreshes the shared counters; returns the requests active or queued. */
+static int update_stats(deepc_engine *e, double decode_seconds) {
+    pthread_mutex_lock(&e->mu);
+    e->stats.decode_seconds += decode_seconds;
+    e->stats.active_slots = 0;
+    e->stats.kv_used_tokens = 0;
+    for (int32_t i = 0; i < e->n_slots; i++) {
+        e->stats.active_slots += e->slots[i].owner != NULL;
+        if (e->slots[i].owner) e->stats.kv_used_tokens += e->slots[i].n_tokens;
+    }
+    const int active = e->stats.active_slots + e->n_incoming;
+    pthread_mutex_unlock(&e->mu);
+    return active;
+}
+
 int deepc_engine_step(deepc_engine *e, char err[DEEPC_ERR_LEN]) {
     /* 1. cancellations, admissions */
     pthread_mutex_lock(&e->mu);
@@ -487,14 +502,7 @@ int deepc_engine_step(deepc_engine *e, char err[DEEPC_ERR_LEN]) {
         n = add_tokens(e, n, r, r->prompt + r->n_past, m, r->n_past + m == r->n_prompt);
         r->n_past += m;
     }
-    int active = 0;
-    for (request *r = e->active; r; r = r->next) active++;
-    if (n == 0) {
-        pthread_mutex_lock(&e->mu);
-        active += e->n_incoming;
-        pthread_mutex_unlock(&e->mu);
-        return active;
-    }
+    if (n == 0) return update_stats(e, 0);
 
     /* 3. one forward pass for everyone */
     const double t0 = now_seconds();
@@ -507,6 +515,7 @@ int deepc_engine_step(deepc_engine *e, char err[DEEPC_ERR_LEN]) {
             deepc_seq_truncate(e->ctx, i, 0);
             e->slots[i].n_tokens = 0;
         }
+        update_stats(e, dt);
         return -1;
     }
 
@@ -515,17 +524,7 @@ int deepc_engine_step(deepc_engine *e, char err[DEEPC_ERR_LEN]) {
         next = r->next;
         if (r->batch_last >= 0) advance(e, r, deepc_get_logits(e->ctx, r->batch_last));
     }
-    pthread_mutex_lock(&e->mu);
-    e->stats.decode_seconds += dt;
-    e->stats.active_slots = 0;
-    e->stats.kv_used_tokens = 0;
-    for (int32_t i = 0; i < e->n_slots; i++) {
-        e->stats.active_slots += e->slots[i].owner != NULL;
-        if (e->slots[i].owner) e->stats.kv_used_tokens += e->slots[i].n_tokens;
-    }
-    active = e->stats.active_slots + e->n_incoming;
-    pthread_mutex_unlock(&e->mu);
-    return active;
+    return update_stats(e, dt);
 }
 
 void deepc_engine_run(deepc_engine *e) {
