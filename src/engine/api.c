@@ -21,12 +21,12 @@ void deepc_model_describe(const deepc_model *m, deepc_model_desc *d) {
                             .n_layer = hp->n_layer, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
                             .head_dim = hp->head_dim, .n_ff = hp->n_ff, .n_expert = hp->n_expert,
                             .n_expert_used = hp->n_expert_used, .n_ctx_train = hp->n_ctx_train,
-                            .file_bytes = (int64_t)gguf_file_size(m->gguf)};
-    gguf_str name;
+                            .file_bytes = (int64_t)dc_gguf_file_size(m->gguf)};
+    dc_gguf_str name;
     char err[DC_ERR_LEN];
-    if (gguf_get_str(m->gguf, "general.name", &name, err) == 1) gguf_str_escape(name, d->name, sizeof d->name);
-    for (uint64_t i = 0; i < gguf_n_tensors(m->gguf); i++) {
-        const gguf_tensor *t = gguf_tensor_at(m->gguf, i);
+    if (dc_gguf_get_str(m->gguf, "general.name", &name, err) == 1) dc_gguf_str_escape(name, d->name, sizeof d->name);
+    for (uint64_t i = 0; i < dc_gguf_n_tensors(m->gguf); i++) {
+        const dc_gguf_tensor *t = dc_gguf_tensor_at(m->gguf, i);
         int64_t n = 1;
         for (int k = 0; k < GGUF_MAX_DIMS; k++) n *= t->ne[k];
         d->n_params += n;

@@ -57,7 +57,7 @@ dc_sampler_params dc_sampler_default_params(void);
  * a message when a key has the wrong type or an out-of-range value (*p may
  * then be partly updated). Values are not validated here; dc_sampler_create
  * does that. */
-int dc_sampler_params_from_gguf(dc_sampler_params *p, const gguf_file *f, char err[DC_ERR_LEN]);
+int dc_sampler_params_from_gguf(dc_sampler_params *p, const dc_gguf_file *f, char err[DC_ERR_LEN]);
 
 /* 0 when p is usable, else -1 and a one-line message naming the field. */
 int dc_sampler_params_check(const dc_sampler_params *p, char err[DC_ERR_LEN]);
