@@ -1,9 +1,9 @@
 /* jinja.h - internals shared by the chat-template interpreter (not public).
  *
- * Pipeline: dc_jinja_lex.c turns source into tokens (doing all whitespace
- * control), dc_jinja_parse.c builds the AST, dc_jinja_scope.c works out which names
- * each scope declares (jinja2's symbol tracking), dc_jinja_eval.c walks the AST,
- * calling dc_jinja_builtins.c for filters, tests, methods and globals; value.c
+ * Pipeline: jinja_lex.c turns source into tokens (doing all whitespace
+ * control), jinja_parse.c builds the AST, jinja_scope.c works out which names
+ * each scope declares (jinja2's symbol tracking), jinja_eval.c walks the AST,
+ * calling jinja_builtins.c for filters, tests, methods and globals; value.c
  * holds the Python-like values they all share.
  *
  * Values (jv) are small tagged structs passed by value. Strings, lists, dicts,
@@ -230,7 +230,7 @@ typedef struct {
 
 /* Names a scope assigns but that read as undefined in nested scopes until
  * that assignment runs (jinja2 declares them at the start of the scope);
- * filled in by dc_jinja_scope.c. */
+ * filled in by jinja_scope.c. */
 typedef struct {
     const char **names;
     size_t n;

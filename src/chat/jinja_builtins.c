@@ -1,4 +1,4 @@
-/* dc_jinja_builtins.c - the filters, tests, globals and str/list/dict methods of
+/* jinja_builtins.c - the filters, tests, globals and str/list/dict methods of
  * the template language, with jinja2's (and Python's) semantics.
  *
  * Every builtin is a table row: name, implementation, parameter names.

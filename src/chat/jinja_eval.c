@@ -1,4 +1,4 @@
-/* dc_jinja_eval.c - renders a parsed template: walks the AST with a chain of
+/* jinja_eval.c - renders a parsed template: walks the AST with a chain of
  * scopes, evaluating expressions to values (value.c) and writing text into
  * an output buffer.
  *
@@ -27,7 +27,7 @@
 
 struct scope {
     scope *parent;
-    const jdecl *decl; /* names this scope declares (see dc_jinja_scope.c) */
+    const jdecl *decl; /* names this scope declares (see jinja_scope.c) */
     size_t n, cap;
     const char **names; /* the inline arrays until more are needed */
     jv *vals;

@@ -1,4 +1,4 @@
-/* dc_jinja_lex.c - tokenizer of the template language, a port of the rules of
+/* jinja_lex.c - tokenizer of the template language, a port of the rules of
  * jinja2's lexer with trim_blocks and lstrip_blocks on.
  *
  * Text outside tags becomes T_DATA tokens, after whitespace control:

@@ -1,4 +1,4 @@
-/* dc_jinja_parse.c - recursive-descent parser from tokens to the AST (jinja.h),
+/* jinja_parse.c - recursive-descent parser from tokens to the AST (jinja.h),
  * following jinja2's parser function by function so that precedence and
  * corner cases match: filters and tests bind tighter than arithmetic
  * (`'a' + x | trim` trims x only), `not x is defined` is `not (x is defined)`,

@@ -1,4 +1,4 @@
-/* dc_jinja_scope.c - which names each scope declares up front, as jinja2's
+/* jinja_scope.c - which names each scope declares up front, as jinja2's
  * compiler does (jinja2/idtracking.py), so that name lookups see what jinja2
  * sees.
  *

@@ -1,7 +1,7 @@
 /* nfc.h - Unicode data for Normalization Form C (UAX #15), used by the
  * tokenizers whose normalizer is NFC.
  *
- * This header declares the generated tables (dc_nfc_tables.c, see its header
+ * This header declares the generated tables (nfc_tables.c, see its header
  * for how they are made); the functions using them, dc_tk_nfc_stable_prefix()
  * and dc_tk_nfc_append(), are declared in tok_internal.h and live in nfc.c.
  */
