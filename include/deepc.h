@@ -122,7 +122,7 @@ const char *deepc_version(void);
 /* Hyperparameters of a loaded model, as the forward pass uses them. */
 typedef struct {
     const char *arch;        /* "llama", "qwen2", ... */
-    const char *name;        /* general.name, or "" */
+    char name[128];          /* general.name (escaped, truncated), or "" */
     int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
     int32_t n_expert, n_expert_used;
     int32_t n_ctx_train;

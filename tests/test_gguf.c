@@ -61,7 +61,7 @@ static void free_names(char **names, int n) {
     free(names);
 }
 
-static uint64_t n_elements(const gguf_tensor *t) {
+static uint64_t n_elements(const dc_gguf_tensor *t) {
     uint64_t n = 1;
     for (int d = 0; d < GGUF_MAX_DIMS; d++) n *= (uint64_t)t->ne[d];
     return n;
@@ -69,9 +69,9 @@ static uint64_t n_elements(const gguf_tensor *t) {
 
 /* ---- 1. fixtures vs expected.json ---- */
 
-static void check_metadata_value(const char *model, const char *key, const gguf_value *v, const cJSON *j) {
+static void check_metadata_value(const char *model, const char *key, const dc_gguf_value *v, const cJSON *j) {
     if (cJSON_IsString(j)) {
-        CHECKF(v->type == GGUF_TYPE_STRING && gguf_str_eq(v->str, j->valuestring), "%s: %s", model, key);
+        CHECKF(v->type == GGUF_TYPE_STRING && dc_gguf_str_eq(v->str, j->valuestring), "%s: %s", model, key);
     } else if (cJSON_IsBool(j)) {
         CHECKF(v->type == GGUF_TYPE_BOOL && v->b == cJSON_IsTrue(j), "%s: %s", model, key);
     } else if (cJSON_IsNumber(j)) {
@@ -85,35 +85,35 @@ static void check_metadata_value(const char *model, const char *key, const gguf_
     } else {
         const cJSON *of = cJSON_GetObjectItem(j, "array_of"), *n = cJSON_GetObjectItem(j, "n");
         CHECKF(v->type == GGUF_TYPE_ARRAY && cJSON_IsString(of) && cJSON_IsNumber(n) &&
-                   strcmp(gguf_type_name(v->arr.elem_type), of->valuestring) == 0 && (double)v->arr.n == n->valuedouble,
+                   strcmp(dc_gguf_type_name(v->arr.elem_type), of->valuestring) == 0 && (double)v->arr.n == n->valuedouble,
                "%s: %s array", model, key);
     }
 }
 
-static void check_metadata(const char *model, const gguf_file *f, const cJSON *meta) {
-    CHECKF((int)gguf_n_kv(f) == cJSON_GetArraySize(meta), "%s: n_kv %llu", model, (unsigned long long)gguf_n_kv(f));
+static void check_metadata(const char *model, const dc_gguf_file *f, const cJSON *meta) {
+    CHECKF((int)dc_gguf_n_kv(f) == cJSON_GetArraySize(meta), "%s: n_kv %llu", model, (unsigned long long)dc_gguf_n_kv(f));
     for (const cJSON *j = meta ? meta->child : NULL; j; j = j->next) {
-        const gguf_value *v = gguf_find(f, j->string);
+        const dc_gguf_value *v = dc_gguf_find(f, j->string);
         CHECKF(v != NULL, "%s: key %s missing", model, j->string);
         if (v) check_metadata_value(model, j->string, v, j);
     }
 }
 
-static void check_tensors(const char *model, const gguf_file *f, const cJSON *json) {
+static void check_tensors(const char *model, const dc_gguf_file *f, const cJSON *json) {
     const cJSON *tensors = cJSON_GetObjectItem(json, "tensors");
-    CHECKF((int)gguf_n_tensors(f) == cJSON_GetArraySize(tensors), "%s: n_tensors", model);
+    CHECKF((int)dc_gguf_n_tensors(f) == cJSON_GetArraySize(tensors), "%s: n_tensors", model);
     uint64_t params = 0, bytes = 0, i = 0;
-    for (const cJSON *j = tensors ? tensors->child : NULL; j && i < gguf_n_tensors(f); j = j->next, i++) {
-        const gguf_tensor *t = gguf_tensor_at(f, i);
+    for (const cJSON *j = tensors ? tensors->child : NULL; j && i < dc_gguf_n_tensors(f); j = j->next, i++) {
+        const dc_gguf_tensor *t = dc_gguf_tensor_at(f, i);
         const char *name = cJSON_GetObjectItem(j, "name")->valuestring;
         const cJSON *ne = cJSON_GetObjectItem(j, "ne");
-        CHECKF(gguf_str_eq(t->name, name), "%s: tensor %llu name", model, (unsigned long long)i);
+        CHECKF(dc_gguf_str_eq(t->name, name), "%s: tensor %llu name", model, (unsigned long long)i);
         CHECKF(strcmp(dc_type_get(t->type)->name, cJSON_GetObjectItem(j, "type")->valuestring) == 0, "%s: %s type",
                model, name);
         CHECKF((int)t->n_dims == cJSON_GetArraySize(ne), "%s: %s n_dims", model, name);
         for (int d = 0; d < cJSON_GetArraySize(ne) && d < GGUF_MAX_DIMS; d++)
             CHECKF((double)t->ne[d] == cJSON_GetArrayItem(ne, d)->valuedouble, "%s: %s ne[%d]", model, name, d);
-        CHECKF(gguf_find_tensor(f, name) == t, "%s: find_tensor %s", model, name);
+        CHECKF(dc_gguf_find_tensor(f, name) == t, "%s: find_tensor %s", model, name);
         params += n_elements(t);
         bytes += t->nbytes;
     }
@@ -121,32 +121,32 @@ static void check_tensors(const char *model, const gguf_file *f, const cJSON *js
     CHECKF((double)bytes == cJSON_GetObjectItem(json, "model_size_bytes")->valuedouble, "%s: size", model);
 }
 
-static void check_getters(const char *model, const gguf_file *f, const cJSON *json) {
+static void check_getters(const char *model, const dc_gguf_file *f, const cJSON *json) {
     char err[DC_ERR_LEN] = "", key[128];
-    gguf_str arch;
-    CHECK(gguf_get_str(f, "general.architecture", &arch, err) == 1);
+    dc_gguf_str arch;
+    CHECK(dc_gguf_get_str(f, "general.architecture", &arch, err) == 1);
     snprintf(key, sizeof key, "%.*s.embedding_length", (int)arch.len, arch.ptr);
     uint32_t u = 0;
-    CHECKF(gguf_get_u32(f, key, &u, err) == 1 && u == 256, "%s: %s", model, key);
+    CHECKF(dc_gguf_get_u32(f, key, &u, err) == 1 && u == 256, "%s: %s", model, key);
     snprintf(key, sizeof key, "%.*s.rope.freq_base", (int)arch.len, arch.ptr);
     float x = 0;
-    CHECKF(gguf_get_f32(f, key, &x, err) == 1 && x >= 1e4f, "%s: %s", model, key);
-    const gguf_value *tokens = NULL, *types = NULL;
+    CHECKF(dc_gguf_get_f32(f, key, &x, err) == 1 && x >= 1e4f, "%s: %s", model, key);
+    const dc_gguf_value *tokens = NULL, *types = NULL;
     double n_vocab = cJSON_GetObjectItem(cJSON_GetObjectItem(json, "vocab"), "n_vocab")->valuedouble;
-    CHECK(gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens, err) == 1 &&
+    CHECK(dc_gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens, err) == 1 &&
           (double)tokens->arr.n == n_vocab && tokens->arr.strs[0].len > 0);
-    CHECK(gguf_get_arr(f, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, &types, err) == 1 &&
-          gguf_arr_i64(types, 0) >= 1 && gguf_arr_i64(types, types->arr.n - 1) <= 6);
+    CHECK(dc_gguf_get_arr(f, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, &types, err) == 1 &&
+          dc_gguf_arr_i64(types, 0) >= 1 && dc_gguf_arr_i64(types, types->arr.n - 1) <= 6);
     bool b;
-    CHECK(gguf_get_bool(f, "tokenizer.ggml.add_bos_token", &b, err) == 1);
+    CHECK(dc_gguf_get_bool(f, "tokenizer.ggml.add_bos_token", &b, err) == 1);
     err[0] = 0;
-    CHECK(gguf_get_u32(f, "general.architecture", &u, err) == -1 && err[0] && !strchr(err, '\n'));
+    CHECK(dc_gguf_get_u32(f, "general.architecture", &u, err) == -1 && err[0] && !strchr(err, '\n'));
     err[0] = 0;
-    CHECK(gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_INT32, &types, err) == -1 && err[0]);
-    CHECK(gguf_get_u32(f, "no.such.key", &u, err) == 0 && gguf_find(f, "") == NULL);
-    CHECK(gguf_find_tensor(f, "no.such.tensor") == NULL && gguf_kv_at(f, gguf_n_kv(f)) == NULL &&
-          gguf_tensor_at(f, gguf_n_tensors(f)) == NULL);
-    CHECK(gguf_version(f) == 3 && gguf_alignment(f) == 32);
+    CHECK(dc_gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_INT32, &types, err) == -1 && err[0]);
+    CHECK(dc_gguf_get_u32(f, "no.such.key", &u, err) == 0 && dc_gguf_find(f, "") == NULL);
+    CHECK(dc_gguf_find_tensor(f, "no.such.tensor") == NULL && dc_gguf_kv_at(f, dc_gguf_n_kv(f)) == NULL &&
+          dc_gguf_tensor_at(f, dc_gguf_n_tensors(f)) == NULL);
+    CHECK(dc_gguf_version(f) == 3 && dc_gguf_alignment(f) == 32);
 }
 
 static void check_fixture(const char *dir, const char *model) {
@@ -157,16 +157,16 @@ static void check_fixture(const char *dir, const char *model) {
     char *text = (char *)fixture_read_file(json_path, &n);
     cJSON *json = text ? cJSON_Parse(text) : NULL;
     free(text);
-    gguf_file *f = gguf_open(path, err);
+    dc_gguf_file *f = dc_gguf_open(path, err);
     CHECKF(f != NULL, "%s", err);
     CHECKF(json != NULL, "cannot read %s", json_path);
     if (f && json) {
-        CHECK(strcmp(gguf_path(f), path) == 0);
+        CHECK(strcmp(dc_gguf_path(f), path) == 0);
         check_metadata(model, f, cJSON_GetObjectItem(json, "metadata"));
         check_tensors(model, f, json);
         check_getters(model, f, json);
     }
-    gguf_close(f);
+    dc_gguf_close(f);
     cJSON_Delete(json);
 }
 
@@ -177,15 +177,15 @@ static void test_fixtures(const char *dir) {
     for (int i = 0; i < n; i++) check_fixture(dir, names[i]);
     free_names(names, n);
     char err[DC_ERR_LEN] = "";
-    CHECK(gguf_open("/nonexistent/x.gguf", err) == NULL && strstr(err, "/nonexistent/x.gguf"));
-    CHECK(gguf_open(dir, err) == NULL && strstr(err, "not a regular file"));
-    CHECK(gguf_open("/dev/null", err) == NULL && err[0]);
+    CHECK(dc_gguf_open("/nonexistent/x.gguf", err) == NULL && strstr(err, "/nonexistent/x.gguf"));
+    CHECK(dc_gguf_open(dir, err) == NULL && strstr(err, "not a regular file"));
+    CHECK(dc_gguf_open("/dev/null", err) == NULL && err[0]);
 }
 
 /* ---- opening variants ---- */
 
 /* s as a C string in out, false when it does not fit or holds a NUL. */
-static bool c_string(gguf_str s, char *out, size_t cap) {
+static bool c_string(dc_gguf_str s, char *out, size_t cap) {
     if (s.len >= cap || memchr(s.ptr, 0, s.len)) return false;
     memcpy(out, s.ptr, s.len);
     out[s.len] = 0;
@@ -194,22 +194,22 @@ static bool c_string(gguf_str s, char *out, size_t cap) {
 
 /* Touches every kv and tensor a successful parse exposes; lookups by name
  * find the same entries. */
-static void walk(const gguf_file *f) {
+static void walk(const dc_gguf_file *f) {
     volatile uint64_t sink = 0;
     char name[256];
-    for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
-        const gguf_kv *kv = gguf_kv_at(f, i);
-        CHECK(kv->key.len > 0 && (!c_string(kv->key, name, sizeof name) || gguf_find(f, name) == &kv->value));
-        const gguf_value *v = &kv->value;
+    for (uint64_t i = 0; i < dc_gguf_n_kv(f); i++) {
+        const dc_gguf_kv *kv = dc_gguf_kv_at(f, i);
+        CHECK(kv->key.len > 0 && (!c_string(kv->key, name, sizeof name) || dc_gguf_find(f, name) == &kv->value));
+        const dc_gguf_value *v = &kv->value;
         if (v->type == GGUF_TYPE_STRING && v->str.len) sink += (uint64_t)v->str.ptr[v->str.len - 1];
         if (v->type == GGUF_TYPE_ARRAY && v->arr.n && v->arr.elem_type == GGUF_TYPE_STRING)
             sink += v->arr.strs[v->arr.n - 1].len;
         else if (v->type == GGUF_TYPE_ARRAY && v->arr.n && v->arr.elem_type != GGUF_TYPE_ARRAY)
-            sink += gguf_arr_f64(v, v->arr.n - 1) > 0;
+            sink += dc_gguf_arr_f64(v, v->arr.n - 1) > 0;
     }
-    for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
-        const gguf_tensor *t = gguf_tensor_at(f, i);
-        CHECK(!c_string(t->name, name, sizeof name) || gguf_find_tensor(f, name) == t);
+    for (uint64_t i = 0; i < dc_gguf_n_tensors(f); i++) {
+        const dc_gguf_tensor *t = dc_gguf_tensor_at(f, i);
+        CHECK(!c_string(t->name, name, sizeof name) || dc_gguf_find_tensor(f, name) == t);
         const uint8_t *d = t->data;
         sink += d[0] + d[t->nbytes - 1];
     }
@@ -222,11 +222,11 @@ static void try_variant(const uint8_t *data, size_t size, bool must_fail, const 
     uint8_t *copy = malloc(size ? size : 1);
     memcpy(copy, data, size);
     n_variants++;
-    gguf_file *f = gguf_open_buffer(copy, size, label, err);
+    dc_gguf_file *f = dc_gguf_open_buffer(copy, size, label, err);
     if (f) {
         CHECKF(!must_fail, "%s: accepted", label);
         walk(f);
-        gguf_close(f);
+        dc_gguf_close(f);
     } else {
         CHECKF(err[0] && !strchr(err, '\n') && strncmp(err, label, strlen(label)) == 0, "%s: message '%s'", label,
                err);
@@ -358,9 +358,9 @@ static void try_craft(buf *b, const craft *c, bool must_fail, const char *label)
     try_variant(b->p, b->n, must_fail, label);
     if (!must_fail) { /* must open */
         char err[DC_ERR_LEN] = "";
-        gguf_file *f = gguf_open_buffer(b->p, b->n, label, err);
+        dc_gguf_file *f = dc_gguf_open_buffer(b->p, b->n, label, err);
         CHECKF(f != NULL, "%s: rejected: %s", label, err);
-        gguf_close(f);
+        dc_gguf_close(f);
     }
 }
 
@@ -473,9 +473,9 @@ static void header_fields(const uint8_t *raw, size_t size) {
     try_patch(raw, size, 16, n_kv - 1, 8, false, "n_kv - 1");
 }
 
-static void kv_fields(const uint8_t *raw, size_t size, const gguf_file *f) {
-    for (uint64_t i = 0; i < gguf_n_kv(f); i += 3) {
-        const gguf_kv *kv = gguf_kv_at(f, i);
+static void kv_fields(const uint8_t *raw, size_t size, const dc_gguf_file *f) {
+    for (uint64_t i = 0; i < dc_gguf_n_kv(f); i += 3) {
+        const dc_gguf_kv *kv = dc_gguf_kv_at(f, i);
         size_t key = (size_t)((const uint8_t *)kv->key.ptr - raw), type = key + kv->key.len;
         for (size_t h = 0; h < 4; h++) try_patch(raw, size, key - 8, huge[h], 8, true, "huge key length");
         try_patch(raw, size, key - 8, 0, 8, true, "empty key");
@@ -491,9 +491,9 @@ static void kv_fields(const uint8_t *raw, size_t size, const gguf_file *f) {
     }
 }
 
-static void tensor_fields(const uint8_t *raw, size_t size, const gguf_file *f) {
-    for (uint64_t i = 0; i < gguf_n_tensors(f); i += 4) {
-        const gguf_tensor *t = gguf_tensor_at(f, i);
+static void tensor_fields(const uint8_t *raw, size_t size, const dc_gguf_file *f) {
+    for (uint64_t i = 0; i < dc_gguf_n_tensors(f); i += 4) {
+        const dc_gguf_tensor *t = dc_gguf_tensor_at(f, i);
         size_t name = (size_t)((const uint8_t *)t->name.ptr - raw), dims = name + t->name.len;
         size_t type = dims + 4 + 8 * t->n_dims, offset = type + 4;
         try_patch(raw, size, name - 8, huge[i % 4], 8, true, "huge name length");
@@ -534,10 +534,10 @@ static void corrupt_fixture(const char *dir, const char *model) {
     model_path(path, sizeof path, dir, model, NULL);
     size_t size;
     uint8_t *raw = fixture_read_file(path, &size);
-    gguf_file *f = raw ? gguf_open_buffer(raw, size, model, err) : NULL;
+    dc_gguf_file *f = raw ? dc_gguf_open_buffer(raw, size, model, err) : NULL;
     CHECKF(f != NULL, "%s: %s", path, err);
     if (f) {
-        const gguf_tensor *t0 = gguf_tensor_at(f, 0);
+        const dc_gguf_tensor *t0 = dc_gguf_tensor_at(f, 0);
         size_t data_start = (size_t)((const uint8_t *)t0->data - raw) - t0->offset;
         truncations(raw, size, data_start);
         header_fields(raw, size);
@@ -545,18 +545,18 @@ static void corrupt_fixture(const char *dir, const char *model) {
         tensor_fields(raw, size, f);
         random_flips(raw, size, data_start < 8192 ? data_start : 8192);
     }
-    gguf_close(f);
+    dc_gguf_close(f);
     free(raw);
 }
 
 static void test_escape(void) {
     char out[16];
-    gguf_str s = {"a\n\x01\\b\xff", 6};
-    CHECK(strcmp(gguf_str_escape(s, out, sizeof out), "a\\x0a\\x01...") == 0);
-    s = (gguf_str){"abc", 3};
-    CHECK(strcmp(gguf_str_escape(s, out, sizeof out), "abc") == 0);
-    s = (gguf_str){"0123456789abcdefghij", 20};
-    CHECK(strcmp(gguf_str_escape(s, out, sizeof out), "0123456789ab...") == 0);
+    dc_gguf_str s = {"a\n\x01\\b\xff", 6};
+    CHECK(strcmp(dc_gguf_str_escape(s, out, sizeof out), "a\\x0a\\x01...") == 0);
+    s = (dc_gguf_str){"abc", 3};
+    CHECK(strcmp(dc_gguf_str_escape(s, out, sizeof out), "abc") == 0);
+    s = (dc_gguf_str){"0123456789abcdefghij", 20};
+    CHECK(strcmp(dc_gguf_str_escape(s, out, sizeof out), "0123456789ab...") == 0);
 }
 
 static void test_corrupt(const char *dir) {

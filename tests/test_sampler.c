@@ -438,7 +438,7 @@ static void test_gguf_defaults(void) {
     double rep = 1.1;
     put(&b, &rep, 8);
     char err[DC_ERR_LEN] = "";
-    gguf_file *gf = gguf_open_buffer(b.data, b.len, "sampling.gguf", err);
+    dc_gguf_file *gf = dc_gguf_open_buffer(b.data, b.len, "sampling.gguf", err);
     CHECKF(gf != NULL, "gguf: %s", err);
     if (!gf) return;
     dc_sampler_params p = dc_sampler_default_params();
@@ -446,25 +446,25 @@ static void test_gguf_defaults(void) {
     CHECK(p.temp == 0.6f && p.top_k == 20 && p.top_p == 0.9f && p.penalty_last_n == -1);
     CHECK(p.repeat_penalty == 1.1f);
     CHECK(p.min_p == 0.05f && p.presence_penalty == 0 && p.seed == DC_SAMPLER_DEFAULT_SEED); /* absent: kept */
-    gguf_close(gf);
+    dc_gguf_close(gf);
 
     header(&b, 1);
     put_key(&b, "general.sampling.top_k", GGUF_TYPE_STRING), put_u64(&b, 2), put(&b, "40", 2);
-    gf = gguf_open_buffer(b.data, b.len, "bad.gguf", err);
+    gf = dc_gguf_open_buffer(b.data, b.len, "bad.gguf", err);
     CHECKF(gf != NULL, "gguf: %s", err);
     if (!gf) return;
     err[0] = 0;
     CHECK(dc_sampler_params_from_gguf(&p, gf, err) == -1);
     CHECKF(strstr(err, "general.sampling.top_k") != NULL, "message: %s", err);
-    gguf_close(gf);
+    dc_gguf_close(gf);
 
     header(&b, 1);
     put_key(&b, "general.sampling.top_k", GGUF_TYPE_UINT64), put_u64(&b, 1ull << 40);
-    gf = gguf_open_buffer(b.data, b.len, "big.gguf", err);
+    gf = dc_gguf_open_buffer(b.data, b.len, "big.gguf", err);
     CHECKF(gf != NULL, "gguf: %s", err);
     if (!gf) return;
     CHECK(dc_sampler_params_from_gguf(&p, gf, err) == -1);
-    gguf_close(gf);
+    dc_gguf_close(gf);
 }
 
 int main(void) {

@@ -66,7 +66,7 @@ static bool ids_equal(const dc_tok_ids *got, const cJSON *want) {
 }
 
 /* Length of the valid UTF-8 sequence at s[0, n), 0 when there is none. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
+static size_t dc_utf8_seq(const unsigned char *s, size_t n) {
     unsigned char c = s[0];
     size_t len = c < 0x80 ? 1 : c >= 0xC2 && c < 0xE0 ? 2 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xF0 && c < 0xF5 ? 4 : 0;
     if (len == 0 || len > n) return 0;
@@ -81,7 +81,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 /* Every chunk the stream emits must be complete, valid UTF-8. */
 static bool valid_utf8(const unsigned char *s, size_t n) {
     for (size_t i = 0, len; i < n; i += len)
-        if (!(len = utf8_seq(s + i, n - i))) return false;
+        if (!(len = dc_utf8_seq(s + i, n - i))) return false;
     return true;
 }
 
@@ -273,7 +273,7 @@ static bool piece_matches(const char *got, size_t len, const char *want) {
     const unsigned char *g = (const unsigned char *)got;
     size_t w = 0, want_len = strlen(want);
     for (size_t i = 0, n; i < len; i += n) {
-        n = utf8_seq(g + i, len - i);
+        n = dc_utf8_seq(g + i, len - i);
         const char *expect = n ? got + i : "\xEF\xBF\xBD";
         size_t expect_len = n ? n : 3;
         if (want_len - w < expect_len || memcmp(want + w, expect, expect_len)) return false;
@@ -317,10 +317,10 @@ static void check_gguf_model(const char *name, dc_tok_ids *ids) {
     snprintf(rel, sizeof rel, "models/%s.expected.json", name);
     cJSON *expected = fixture_json(fixture_path(rel));
     snprintf(rel, sizeof rel, "models/%s.gguf", name);
-    gguf_file *f = gguf_open(fixture_path(rel), err);
+    dc_gguf_file *f = dc_gguf_open(fixture_path(rel), err);
     CHECKF(f && expected, "%s: %s", name, f ? "no expected.json" : err);
     dc_tokenizer *t = f ? dc_tok_load_gguf(f, err) : NULL;
-    if (f) gguf_close(f); /* the tokenizer keeps no pointer into the file */
+    if (f) dc_gguf_close(f); /* the tokenizer keeps no pointer into the file */
     CHECKF(!f || t, "%s: %s", name, err);
     if (t && expected) {
         check_special_ids(t, name, cJSON_GetObjectItem(expected, "vocab"));

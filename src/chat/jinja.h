@@ -31,7 +31,7 @@
 
 /* ------------------------------------------------------------------ values */
 
-typedef enum { JV_UNDEF, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV_DICT, JV_NS, JV_FUNC, JV_LOOP } jv_type;
+typedef enum { JV_UNDEF, JV_NONE, JV_BOOL, JV_INT, JV_FLOAT, JV_STR, JV_LIST, JV_DICT, JV_NS, JV_FUNC, JV_LOOP } dc_jv_type;
 
 typedef struct { int32_t rc; } jobj; /* header of every heap value; rc < 0: immortal */
 
@@ -72,12 +72,12 @@ struct jv {
  * generators in jinja2 (map, select*, reject*, unique, items, reverse) give
  * JL_ITER: always true, no len(), no indexing, not JSON; iterating it works
  * like a list. JL_BROKEN_ITER is such a generator whose body failed: its one
- * item is the message, raised when something iterates it (jinja_iter_list). */
-typedef enum { JL_LIST, JL_TUPLE, JL_KEYS, JL_VALUES, JL_ITEMS, JL_ITER, JL_BROKEN_ITER } jlist_kind;
+ * item is the message, raised when something iterates it (dc_jinja_iter_list). */
+typedef enum { JL_LIST, JL_TUPLE, JL_KEYS, JL_VALUES, JL_ITEMS, JL_ITER, JL_BROKEN_ITER } dc_jlist_kind;
 
 struct jlist {
     jobj h;
-    uint8_t kind;   /* jlist_kind */
+    uint8_t kind;   /* dc_jlist_kind */
     uint16_t depth; /* nesting of lists/dicts inside, for bounded recursion */
     size_t n, cap;
     jv *v;
@@ -110,83 +110,83 @@ struct jloop {
     jv items; /* the list iterated, for previtem / nextitem */
 };
 
-static inline jv jv_undef(const char *name, uint8_t hint) { return (jv){.type = JV_UNDEF, .hint = hint, .u.name = name}; }
-static inline jv jv_none(void) { return (jv){.type = JV_NONE}; }
-static inline jv jv_bool(bool b) { return (jv){.type = JV_BOOL, .u.b = b}; }
-static inline jv jv_int(int64_t i) { return (jv){.type = JV_INT, .u.i = i}; }
-static inline jv jv_float(double f) { return (jv){.type = JV_FLOAT, .u.f = f}; }
-static inline bool jv_is_heap(jv v) { return v.type >= JV_STR; }
-static inline bool jv_is_number(jv v) { return v.type == JV_BOOL || v.type == JV_INT || v.type == JV_FLOAT; }
-static inline bool jv_is_seq(jv v) { return (v.type == JV_LIST && v.u.l->kind <= JL_TUPLE) || v.type == JV_STR; }
+static inline jv dc_jv_undef(const char *name, uint8_t hint) { return (jv){.type = JV_UNDEF, .hint = hint, .u.name = name}; }
+static inline jv dc_jv_none(void) { return (jv){.type = JV_NONE}; }
+static inline jv dc_jv_bool(bool b) { return (jv){.type = JV_BOOL, .u.b = b}; }
+static inline jv dc_jv_int(int64_t i) { return (jv){.type = JV_INT, .u.i = i}; }
+static inline jv dc_jv_float(double f) { return (jv){.type = JV_FLOAT, .u.f = f}; }
+static inline bool dc_jv_is_heap(jv v) { return v.type >= JV_STR; }
+static inline bool dc_jv_is_number(jv v) { return v.type == JV_BOOL || v.type == JV_INT || v.type == JV_FLOAT; }
+static inline bool dc_jv_is_seq(jv v) { return (v.type == JV_LIST && v.u.l->kind <= JL_TUPLE) || v.type == JV_STR; }
 
-void jv_retain(jv v);
-void jv_release(jv v);
-static inline jv jv_ref(jv v) { jv_retain(v); return v; }
+void dc_jv_retain(jv v);
+void dc_jv_release(jv v);
+static inline jv dc_jv_ref(jv v) { dc_jv_retain(v); return v; }
 
-bool jv_new_str(char *err, jv *out, const char *s, size_t n);
-static inline bool jv_new_cstr(char *err, jv *out, const char *s) { return jv_new_str(err, out, s, strlen(s)); }
-bool jv_new_list(char *err, jv *out, size_t cap);
-bool jlist_push(char *err, jlist *l, jv v); /* takes v (released on failure) */
-bool jv_new_dict(char *err, jv *out, jv_type type); /* JV_DICT or JV_NS */
-bool jdict_set(char *err, jdict *d, jv k, jv v);    /* takes k and v (released on failure) */
-jv *jdict_get(const jdict *d, jv key);              /* borrowed, NULL when absent */
-jv *jdict_get_name(const jdict *d, const char *name);
-void jdict_clear(jdict *d);
-bool jv_new_func(char *err, jv *out, jfunc_kind kind, int id, jv self, const struct jnode *node); /* self borrowed */
+bool dc_jv_new_str(char *err, jv *out, const char *s, size_t n);
+static inline bool dc_jv_new_cstr(char *err, jv *out, const char *s) { return dc_jv_new_str(err, out, s, strlen(s)); }
+bool dc_jv_new_list(char *err, jv *out, size_t cap);
+bool dc_jlist_push(char *err, jlist *l, jv v); /* takes v (released on failure) */
+bool dc_jv_new_dict(char *err, jv *out, dc_jv_type type); /* JV_DICT or JV_NS */
+bool dc_jdict_set(char *err, jdict *d, jv k, jv v);    /* takes k and v (released on failure) */
+jv *dc_jdict_get(const jdict *d, jv key);              /* borrowed, NULL when absent */
+jv *dc_jdict_get_name(const jdict *d, const char *name);
+void dc_jdict_clear(jdict *d);
+bool dc_jv_new_func(char *err, jv *out, jfunc_kind kind, int id, jv self, const struct jnode *node); /* self borrowed */
 
-bool jv_truthy(jv v);
-bool jv_equal(jv a, jv b);
+bool dc_jv_truthy(jv v);
+bool dc_jv_equal(jv a, jv b);
 /* Python ordering (<): numbers, strings by code point, lists/tuples lexicographically. */
-bool jv_compare(char *err, jv a, jv b, int *cmp);
-double jv_num(jv v); /* numeric value of a bool/int/float */
-const char *jv_type_name(jv v); /* Python's name for messages: 'NoneType', 'str', 'dict', ... */
+bool dc_jv_compare(char *err, jv a, jv b, int *cmp);
+double dc_jv_num(jv v); /* numeric value of a bool/int/float */
+const char *dc_jv_type_name(jv v); /* Python's name for messages: 'NoneType', 'str', 'dict', ... */
 /* Length like Python len(): code points, items, keys; -1 when it has none. */
-int64_t jv_len(jv v);
+int64_t dc_jv_len(jv v);
 
 /* UTF-8 and Python character classes. Invalid bytes count as one code point each. */
-size_t utf8_count(const char *s, size_t n);
-size_t utf8_next(const char *s, size_t n, size_t pos);          /* byte offset of the next code point */
-uint32_t utf8_decode(const char *s, size_t n, size_t *len);     /* one code point at s; *len bytes */
-size_t utf8_encode(uint32_t cp, char out[4]);
-size_t jstr_offset(const jstr *s, int64_t cp);                    /* byte offset of code point cp (<= ncp) */
-bool py_isspace(uint32_t cp);
+size_t dc_utf8_count(const char *s, size_t n);
+size_t dc_utf8_next(const char *s, size_t n, size_t pos);          /* byte offset of the next code point */
+uint32_t dc_utf8_decode(const char *s, size_t n, size_t *len);     /* one code point at s; *len bytes */
+size_t dc_utf8_encode(uint32_t cp, char out[4]);
+size_t dc_jstr_offset(const jstr *s, int64_t cp);                    /* byte offset of code point cp (<= ncp) */
+bool dc_py_isspace(uint32_t cp);
 
 /* Growable byte buffer bounded by `limit` bytes. */
 typedef struct {
     char *p;
     size_t n, cap, limit;
 } jbuf;
-bool jbuf_put(char *err, jbuf *b, const char *s, size_t n); /* s may point into b only within reserved room */
-bool jbuf_reserve(char *err, jbuf *b, size_t n);            /* room for n more bytes */
-static inline bool jbuf_puts(char *err, jbuf *b, const char *s) { return jbuf_put(err, b, s, strlen(s)); }
-void jbuf_free(jbuf *b);
-bool jbuf_to_str(char *err, jbuf *b, jv *out); /* copies into a string value, empties b */
+bool dc_jbuf_put(char *err, jbuf *b, const char *s, size_t n); /* s may point into b only within reserved room */
+bool dc_jbuf_reserve(char *err, jbuf *b, size_t n);            /* room for n more bytes */
+static inline bool dc_jbuf_puts(char *err, jbuf *b, const char *s) { return dc_jbuf_put(err, b, s, strlen(s)); }
+void dc_jbuf_free(jbuf *b);
+bool dc_jbuf_to_str(char *err, jbuf *b, jv *out); /* copies into a string value, empties b */
 
 /* Python str(), repr() and json.dumps(). */
-bool jv_write_str(char *err, jbuf *b, jv v);
-bool jv_write_repr(char *err, jbuf *b, jv v);
+bool dc_jv_write_str(char *err, jbuf *b, jv v);
+bool dc_jv_write_repr(char *err, jbuf *b, jv v);
 typedef struct {
     bool ensure_ascii, sort_keys;
     int64_t indent;             /* < 0: none */
     const char *indent_str;     /* when not NULL: indent with this string instead of spaces */
     const char *item_sep, *key_sep; /* NULL: Python's defaults for the indent mode */
 } json_opts;
-bool jv_write_json(char *err, jbuf *b, jv v, const json_opts *o);
-bool jv_to_str(char *err, jv v, jv *out); /* str(v) as a string value */
-void fmt_float(double x, char out[40]);  /* Python repr(float) */
+bool dc_jv_write_json(char *err, jbuf *b, jv v, const json_opts *o);
+bool dc_jv_to_str(char *err, jv v, jv *out); /* str(v) as a string value */
+void dc_fmt_float(double x, char out[40]);  /* Python repr(float) */
 
 /* cJSON -> values; a cJSON_Raw number literal keeps int/float exactly. */
-bool jv_from_cjson(char *err, const cJSON *j, jv *out);
+bool dc_jv_from_cjson(char *err, const cJSON *j, jv *out);
 
 /* Bump allocator owning a template's AST, names and immortal literals. */
-typedef struct arena_chunk arena_chunk;
+typedef struct dc_arena_chunk dc_arena_chunk;
 typedef struct {
-    arena_chunk *head;
+    dc_arena_chunk *head;
 } arena;
-void *arena_alloc(arena *a, size_t n); /* zeroed, NULL on OOM */
-void arena_free(arena *a);
-char *arena_strdup(arena *a, const char *s, size_t n);
-bool arena_str(arena *a, jv *out, const char *s, size_t n); /* immortal string value */
+void *dc_arena_alloc(arena *a, size_t n); /* zeroed, NULL on OOM */
+void dc_arena_free(arena *a);
+char *dc_arena_strdup(arena *a, const char *s, size_t n);
+bool dc_arena_str(arena *a, jv *out, const char *s, size_t n); /* immortal string value */
 
 /* ------------------------------------------------------------------ tokens */
 
@@ -208,7 +208,7 @@ typedef struct {
 
 /* Tokenizes normalized source (newlines already \n) into a malloc'ed array
  * ending with T_EOF. Data tokens already have whitespace control applied. */
-bool jinja_lex(arena *a, const char *src, size_t len, jtok **toks, size_t *n, char *err);
+bool dc_jinja_lex(arena *a, const char *src, size_t len, jtok **toks, size_t *n, char *err);
 
 /* ------------------------------------------------------------------ AST */
 
@@ -268,7 +268,7 @@ struct dc_template {
 };
 
 /* Computes the jdecl of every scope, like jinja2's symbol tracking. */
-bool jinja_analyze_scopes(dc_template *t, char *err);
+bool dc_jinja_analyze_scopes(dc_template *t, char *err);
 
 /* ------------------------------------------------------------------ runtime */
 
@@ -301,35 +301,35 @@ typedef struct rt {
 } rt;
 
 /* Counts n evaluation steps; false (message in r->msg) past the limit. */
-bool rt_charge(rt *r, uint64_t n);
+bool dc_rt_charge(rt *r, uint64_t n);
 /* Comparison operators (==, <, in, ...) of the language, for tests too. */
-bool rt_compare(rt *r, jop op, jv a, jv b, bool *result);
+bool dc_rt_compare(rt *r, jop op, jv a, jv b, bool *result);
 /* Calls any callable value (function, macro, bound method). */
-bool rt_call(rt *r, jv fn, const jargs *a, jv *out);
+bool dc_rt_call(rt *r, jv fn, const jargs *a, jv *out);
 /* obj.name / obj[key] with jinja2's fallbacks; undefined when missing. */
-bool rt_getattr(rt *r, jv obj, const char *name, jv *out);
-bool rt_getitem(rt *r, jv obj, jv key, jv *out);
+bool dc_rt_getattr(rt *r, jv obj, const char *name, jv *out);
+bool dc_rt_getitem(rt *r, jv obj, jv key, jv *out);
 /* The error for using an undefined value where that fails; returns false. */
-bool rt_undefined_error(rt *r, jv v);
+bool dc_rt_undefined_error(rt *r, jv v);
 /* Registers a namespace so the render can break cycles through it. */
-bool rt_track_namespace(rt *r, jv ns);
+bool dc_rt_track_namespace(rt *r, jv ns);
 
-int jinja_filter_id(const char *name);
-int jinja_test_id(const char *name);
-int jinja_global_id(const char *name);
-jv jinja_global_value(int id); /* the (immortal) function object of a global */
-int jinja_method_id(jv_type type, const char *name);
-bool jinja_filter(rt *r, int id, jv input, const jargs *a, jv *out);
-bool jinja_test(rt *r, int id, jv input, const jargs *a, bool *result);
-bool jinja_global(rt *r, int id, const jargs *a, jv *out);
-bool jinja_method(rt *r, int id, jv self, const jargs *a, jv *out);
-const char *jinja_builtin_name(jfunc_kind kind, int id);
+int dc_jinja_filter_id(const char *name);
+int dc_jinja_test_id(const char *name);
+int dc_jinja_global_id(const char *name);
+jv dc_jinja_global_value(int id); /* the (immortal) function object of a global */
+int dc_jinja_method_id(dc_jv_type type, const char *name);
+bool dc_jinja_filter(rt *r, int id, jv input, const jargs *a, jv *out);
+bool dc_jinja_test(rt *r, int id, jv input, const jargs *a, bool *result);
+bool dc_jinja_global(rt *r, int id, const jargs *a, jv *out);
+bool dc_jinja_method(rt *r, int id, jv self, const jargs *a, jv *out);
+const char *dc_jinja_builtin_name(jfunc_kind kind, int id);
 /* printf-style `fmt % args` (Python's str % operator, the format filter). */
-bool jinja_percent_format(rt *r, jv fmt, jv args, jv *out);
+bool dc_jinja_percent_format(rt *r, jv fmt, jv args, jv *out);
 /* markupsafe.escape(): str(v) with & < > " ' escaped, as Markup (unchanged if already Markup). */
-bool jinja_escape(rt *r, jv v, jv *out);
+bool dc_jinja_escape(rt *r, jv v, jv *out);
 /* Iterates v like Python iter(): the items as a list value (strings give
  * characters, dicts their keys, undefined nothing). */
-bool jinja_iter_list(rt *r, jv v, jv *out);
+bool dc_jinja_iter_list(rt *r, jv v, jv *out);
 
 #endif

@@ -41,28 +41,28 @@ static bool fail(rt *r, const char *fmt, ...) {
 }
 
 static bool given(jv v) { return v.type != JV_UNDEF && v.type != JV_NONE; }
-static bool opt_bool(jv v, bool dflt) { return v.type != JV_UNDEF ? jv_truthy(v) : dflt; }
+static bool opt_bool(jv v, bool dflt) { return v.type != JV_UNDEF ? dc_jv_truthy(v) : dflt; }
 
 static bool want_int(rt *r, jv v, int64_t dflt, int64_t *out) {
     if (!given(v)) return *out = dflt, true;
     if (v.type == JV_INT || v.type == JV_BOOL) return *out = v.type == JV_INT ? v.u.i : v.u.b, true;
-    return fail(r, "expected an integer, got '%s'", jv_type_name(v));
+    return fail(r, "expected an integer, got '%s'", dc_jv_type_name(v));
 }
 
 static bool want_str(rt *r, jv v, const char *what) {
-    return v.type == JV_STR || fail(r, "%s must be a string, not '%s'", what, jv_type_name(v));
+    return v.type == JV_STR || fail(r, "%s must be a string, not '%s'", what, dc_jv_type_name(v));
 }
 
-static bool new_str(rt *r, jv *out, const char *s, size_t n) { return jv_new_str(r->msg, out, s, n); }
-static bool put(rt *r, jbuf *b, const char *s, size_t n) { return jbuf_put(r->msg, b, s, n); }
-static bool finish(rt *r, jbuf *b, bool ok, jv *out) { return ok ? jbuf_to_str(r->msg, b, out) : (jbuf_free(b), false); }
+static bool new_str(rt *r, jv *out, const char *s, size_t n) { return dc_jv_new_str(r->msg, out, s, n); }
+static bool put(rt *r, jbuf *b, const char *s, size_t n) { return dc_jbuf_put(r->msg, b, s, n); }
+static bool finish(rt *r, jbuf *b, bool ok, jv *out) { return ok ? dc_jbuf_to_str(r->msg, b, out) : (dc_jbuf_free(b), false); }
 #define NEW_BUF {.limit = DC_TPL_MAX_OUTPUT}
 
 /* n copies of c (padding, indentation), written in one piece. */
 static bool put_fill(rt *r, jbuf *b, char c, int64_t n) {
     if (n <= 0) return true;
     if ((uint64_t)n > DC_TPL_MAX_OUTPUT) n = (int64_t)DC_TPL_MAX_OUTPUT + 1; /* fails the reserve below */
-    if (!rt_charge(r, (uint64_t)n / 64) || !jbuf_reserve(r->msg, b, (size_t)n)) return false;
+    if (!dc_rt_charge(r, (uint64_t)n / 64) || !dc_jbuf_reserve(r->msg, b, (size_t)n)) return false;
     memset(b->p + b->n, c, (size_t)n);
     b->n += (size_t)n;
     b->p[b->n] = '\0';
@@ -84,19 +84,19 @@ static bool lazy(rt *r, bool ok, jv *out) {
     jv text;
     if (ok || r->steps > DC_TPL_MAX_STEPS) return generator(ok, out);
     snprintf(msg, sizeof msg, "%s", r->msg);
-    if (!jv_new_cstr(r->msg, &text, msg)) return false;
-    if (!jv_new_list(r->msg, out, 1)) return jv_release(text), false;
-    if (!jlist_push(r->msg, out->u.l, text)) return jv_release(*out), false;
+    if (!dc_jv_new_cstr(r->msg, &text, msg)) return false;
+    if (!dc_jv_new_list(r->msg, out, 1)) return dc_jv_release(text), false;
+    if (!dc_jlist_push(r->msg, out->u.l, text)) return dc_jv_release(*out), false;
     out->u.l->kind = JL_BROKEN_ITER;
     return true;
 }
 
-static bool push_copy(rt *r, jv list, jv v) { return jlist_push(r->msg, list.u.l, jv_ref(v)); }
+static bool push_copy(rt *r, jv list, jv v) { return dc_jlist_push(r->msg, list.u.l, dc_jv_ref(v)); }
 
 static bool new_pair(rt *r, jv a, jv b, jv *out) {
-    if (!jv_new_list(r->msg, out, 2)) return false;
+    if (!dc_jv_new_list(r->msg, out, 2)) return false;
     out->u.l->kind = JL_TUPLE;
-    return (push_copy(r, *out, a) && push_copy(r, *out, b)) || (jv_release(*out), false);
+    return (push_copy(r, *out, a) && push_copy(r, *out, b)) || (dc_jv_release(*out), false);
 }
 
 /* ------------------------------------------------------------ characters */
@@ -119,7 +119,7 @@ static uint32_t to_lower(uint32_t c) {
 
 static bool is_cased(uint32_t c) { return to_upper(c) != c || to_lower(c) != c; }
 static bool is_digit_cp(uint32_t c) { return c >= '0' && c <= '9'; }
-static bool is_alpha_cp(uint32_t c) { return is_cased(c) || (c >= 0x80 && !py_isspace(c) && c != 0xA0); }
+static bool is_alpha_cp(uint32_t c) { return is_cased(c) || (c >= 0x80 && !dc_py_isspace(c) && c != 0xA0); }
 
 typedef enum { CASE_UPPER, CASE_LOWER, CASE_CAPITALIZE, CASE_TITLE, CASE_JINJA_TITLE } case_mode;
 
@@ -127,28 +127,28 @@ typedef enum { CASE_UPPER, CASE_LOWER, CASE_CAPITALIZE, CASE_TITLE, CASE_JINJA_T
  * only after whitespace and -({[< where str.title starts after any non-letter. */
 static bool change_case(rt *r, jv v, case_mode mode, jv *out) {
     jv s;
-    if (!jv_to_str(r->msg, v, &s)) return false;
+    if (!dc_jv_to_str(r->msg, v, &s)) return false;
     jbuf b = NEW_BUF;
     bool ok = true, word_start = true;
     for (size_t i = 0, n; ok && i < s.u.s->len; i += n) {
-        uint32_t c = utf8_decode(s.u.s->s + i, s.u.s->len - i, &n), m;
+        uint32_t c = dc_utf8_decode(s.u.s->s + i, s.u.s->len - i, &n), m;
         if (mode == CASE_UPPER) m = to_upper(c);
         else if (mode == CASE_LOWER) m = to_lower(c);
         else if (mode == CASE_CAPITALIZE) m = i == 0 ? to_upper(c) : to_lower(c);
         else {
             m = word_start ? to_upper(c) : to_lower(c);
-            word_start = mode == CASE_JINJA_TITLE ? py_isspace(c) || (c < 0x80 && strchr("-({[<", (int)c)) : !is_alpha_cp(c);
+            word_start = mode == CASE_JINJA_TITLE ? dc_py_isspace(c) || (c < 0x80 && strchr("-({[<", (int)c)) : !is_alpha_cp(c);
         }
         char u8[4];
-        ok = m == c ? put(r, &b, s.u.s->s + i, n) : put(r, &b, u8, utf8_encode(m, u8));
+        ok = m == c ? put(r, &b, s.u.s->s + i, n) : put(r, &b, u8, dc_utf8_encode(m, u8));
     }
-    jv_release(s);
+    dc_jv_release(s);
     return finish(r, &b, ok, out);
 }
 
 static bool in_chars(const jstr *chars, uint32_t c) {
     for (size_t i = 0, n; i < chars->len; i += n)
-        if (utf8_decode(chars->s + i, chars->len - i, &n) == c) return true;
+        if (dc_utf8_decode(chars->s + i, chars->len - i, &n) == c) return true;
     return false;
 }
 
@@ -159,18 +159,18 @@ static bool strip(rt *r, jv self, jv chars, bool left, bool right, jv *out) {
     const jstr *s = self.u.s;
     size_t start = 0, end = s->len, n;
     while (left && start < end) {
-        uint32_t c = utf8_decode(s->s + start, end - start, &n);
-        if (ws ? !py_isspace(c) : !in_chars(chars.u.s, c)) break;
+        uint32_t c = dc_utf8_decode(s->s + start, end - start, &n);
+        if (ws ? !dc_py_isspace(c) : !in_chars(chars.u.s, c)) break;
         start += n;
     }
     while (right && end > start) {
         size_t p = end - 1;
         while (p > start && ((unsigned char)s->s[p] & 0xC0) == 0x80) p--;
-        uint32_t c = utf8_decode(s->s + p, end - p, &n);
-        if (ws ? !py_isspace(c) : !in_chars(chars.u.s, c)) break;
+        uint32_t c = dc_utf8_decode(s->s + p, end - p, &n);
+        if (ws ? !dc_py_isspace(c) : !in_chars(chars.u.s, c)) break;
         end = p;
     }
-    if (start == 0 && end == s->len) return *out = jv_ref(self), true;
+    if (start == 0 && end == s->len) return *out = dc_jv_ref(self), true;
     return new_str(r, out, s->s + start, end - start);
 }
 
@@ -178,24 +178,24 @@ static bool strip(rt *r, jv self, jv chars, bool left, bool right, jv *out) {
  * Returns the length of the break at s[i] (0 if none). */
 static size_t line_break(const char *s, size_t n, size_t i) {
     size_t len;
-    uint32_t c = utf8_decode(s + i, n - i, &len);
+    uint32_t c = dc_utf8_decode(s + i, n - i, &len);
     if (c == '\r' && i + 1 < n && s[i + 1] == '\n') return 2;
     return c == '\n' || c == '\r' || c == 0x0B || c == 0x0C || (c >= 0x1C && c <= 0x1E) || c == 0x85 || c == 0x2028 || c == 0x2029 ? len : 0;
 }
 
 static bool splitlines(rt *r, const jstr *s, bool keepends, jv *out) {
-    if (!jv_new_list(r->msg, out, 0)) return false;
+    if (!dc_jv_new_list(r->msg, out, 0)) return false;
     size_t start = 0;
     for (size_t i = 0; i <= s->len;) {
         size_t br = i < s->len ? line_break(s->s, s->len, i) : 0;
         if (i < s->len && !br) {
-            i = utf8_next(s->s, s->len, i);
+            i = dc_utf8_next(s->s, s->len, i);
             continue;
         }
         if (i == s->len && start == s->len) break;
         jv line;
-        if (!new_str(r, &line, s->s + start, i - start + (keepends ? br : 0)) || !jlist_push(r->msg, out->u.l, line))
-            return jv_release(*out), false;
+        if (!new_str(r, &line, s->s + start, i - start + (keepends ? br : 0)) || !dc_jlist_push(r->msg, out->u.l, line))
+            return dc_jv_release(*out), false;
         if (i == s->len) break;
         i += br;
         start = i;
@@ -218,28 +218,28 @@ static bool format_body(rt *r, jbuf *t, jv v, const fspec *f, bool *numeric) {
     const char ty = f->type;
     *numeric = false;
     if (ty == 0 || ty == 's' || ty == 'r' || (ty == 'c' && v.type == JV_STR)) {
-        if (ty == 0 && jv_is_number(v)) *numeric = true;
+        if (ty == 0 && dc_jv_is_number(v)) *numeric = true;
         jbuf s = NEW_BUF;
-        bool ok = ty == 'r' ? jv_write_repr(r->msg, &s, v) : jv_write_str(r->msg, &s, v);
+        bool ok = ty == 'r' ? dc_jv_write_repr(r->msg, &s, v) : dc_jv_write_str(r->msg, &s, v);
         size_t cut = s.n;
         if (ok && f->prec >= 0) {
             cut = 0;
-            for (int64_t k = 0; k < f->prec && cut < s.n; k++) cut = utf8_next(s.p, s.n, cut);
+            for (int64_t k = 0; k < f->prec && cut < s.n; k++) cut = dc_utf8_next(s.p, s.n, cut);
         }
         ok = ok && put(r, t, s.p ? s.p : "", cut);
-        jbuf_free(&s);
+        dc_jbuf_free(&s);
         return ok;
     }
-    if (!jv_is_number(v)) return fail(r, "%%%c format: a number is required, not %s", ty, jv_type_name(v));
+    if (!dc_jv_is_number(v)) return fail(r, "%%%c format: a number is required, not %s", ty, dc_jv_type_name(v));
     *numeric = true;
-    double d = jv_num(v);
+    double d = dc_jv_num(v);
     long long i = v.type == JV_FLOAT ? (isfinite(d) && fabs(d) < 9.2e18 ? (long long)d : 0) : (long long)(v.type == JV_INT ? v.u.i : v.u.b);
     int prec = f->prec < 0 ? 6 : f->prec > 100 ? 100 : (int)f->prec;
     int n;
     switch (ty) {
     case 'c': {
         char u8[4];
-        return i >= 0 && i <= 0x10FFFF ? put(r, t, u8, utf8_encode((uint32_t)i, u8)) : fail(r, "%%c arg not in range(0x110000)");
+        return i >= 0 && i <= 0x10FFFF ? put(r, t, u8, dc_utf8_encode((uint32_t)i, u8)) : fail(r, "%%c arg not in range(0x110000)");
     }
     case 'd': case 'i': case 'u': n = snprintf(tmp, sizeof tmp, "%lld", i); break;
     case 'x': case 'X': case 'o': {
@@ -263,11 +263,11 @@ static bool format_body(rt *r, jbuf *t, jv v, const fspec *f, bool *numeric) {
 static bool put_formatted(rt *r, jbuf *b, jv v, const fspec *f) {
     jbuf t = NEW_BUF;
     bool numeric, ok = format_body(r, &t, v, f, &numeric);
-    if (!ok) return jbuf_free(&t), false;
+    if (!ok) return dc_jbuf_free(&t), false;
     const char *s = t.p ? t.p : "";
     size_t len = t.n, sign_len = numeric && len && (s[0] == '-' || s[0] == '+') ? 1 : 0;
     const char *sign = sign_len ? "" : numeric && f->sign == '+' ? "+" : numeric && f->sign == ' ' ? " " : "";
-    int64_t cps = (int64_t)utf8_count(s, len) + (int64_t)strlen(sign);
+    int64_t cps = (int64_t)dc_utf8_count(s, len) + (int64_t)strlen(sign);
     int64_t pad = f->width > cps ? f->width - cps : 0;
     char align = f->align, fill = f->fill;
     if (!align) {
@@ -275,9 +275,9 @@ static bool put_formatted(rt *r, jbuf *b, jv v, const fspec *f) {
         fill = f->zero && numeric ? '0' : ' ';
     }
     int64_t before = align == '>' ? pad : align == '^' ? pad / 2 : 0, after = align == '<' ? pad : align == '^' ? pad - pad / 2 : 0;
-    ok = (align == '=' || put_fill(r, b, fill, before)) && put(r, b, s, sign_len) && jbuf_puts(r->msg, b, sign) &&
+    ok = (align == '=' || put_fill(r, b, fill, before)) && put(r, b, s, sign_len) && dc_jbuf_puts(r->msg, b, sign) &&
          (align != '=' || put_fill(r, b, fill, pad)) && put(r, b, s + sign_len, len - sign_len) && put_fill(r, b, fill, after);
-    jbuf_free(&t);
+    dc_jbuf_free(&t);
     return ok;
 }
 
@@ -290,7 +290,7 @@ static int64_t parse_count(const char *s, size_t *i, size_t n) {
     return v;
 }
 
-bool jinja_percent_format(rt *r, jv fmt, jv args, jv *out) {
+bool dc_jinja_percent_format(rt *r, jv fmt, jv args, jv *out) {
     const char *s = fmt.u.s->s;
     const size_t n = fmt.u.s->len;
     const bool tuple = args.type == JV_LIST && args.u.l->kind == JL_TUPLE;
@@ -304,15 +304,15 @@ bool jinja_percent_format(rt *r, jv fmt, jv args, jv *out) {
         ok = put(r, &b, s + i, j - i);
         if (!ok || j >= n) break;
         i = j + 1;
-        jv v = jv_undef(NULL, JV_UNDEF);
+        jv v = dc_jv_undef(NULL, JV_UNDEF);
         if (i < n && s[i] == '(') { /* %(name)s takes the value from a mapping */
             size_t close = i + 1;
             while (close < n && s[close] != ')') close++;
             if (close >= n || args.type != JV_DICT) return finish(r, &b, fail(r, "format requires a mapping"), out);
             jv key;
             if (!new_str(r, &key, s + i + 1, close - i - 1)) return finish(r, &b, false, out);
-            const jv *found = jdict_get(args.u.d, key);
-            jv_release(key);
+            const jv *found = dc_jdict_get(args.u.d, key);
+            dc_jv_release(key);
             if (!found) return finish(r, &b, fail(r, "format key not found"), out);
             v = *found;
             used_mapping = true;
@@ -385,12 +385,12 @@ static bool format_field(rt *r, const char *s, size_t n, const jargs *a, size_t 
         size_t k = 0;
         int64_t idx = i == 0 ? (int64_t)(*auto_index)++ : parse_count(s, &k, i);
         if ((i && k != i) || idx < 0 || (size_t)idx >= a->npos) return fail(r, "format: replacement index out of range");
-        cur = jv_ref(a->pos[idx]);
+        cur = dc_jv_ref(a->pos[idx]);
     } else {
         size_t k = 0;
         while (k < a->nkw && (strlen(a->names[k]) != i || memcmp(a->names[k], s, i))) k++;
         if (k == a->nkw) return fail(r, "format: no keyword argument '%.*s'", (int)i, s);
-        cur = jv_ref(a->kw[k]);
+        cur = dc_jv_ref(a->kw[k]);
     }
     while (i < n) {
         size_t j = i + 1;
@@ -403,10 +403,10 @@ static bool format_field(rt *r, const char *s, size_t n, const jargs *a, size_t 
         jv next, key;
         char *end;
         long long idx = strtoll(name, &end, 10);
-        if (!(item && len && !*end ? (key = jv_int(idx), true) : jv_new_cstr(r->msg, &key, name))) return jv_release(cur), false;
-        bool ok = item ? rt_getitem(r, cur, key, &next) : rt_getattr(r, cur, name, &next);
-        jv_release(key);
-        jv_release(cur);
+        if (!(item && len && !*end ? (key = dc_jv_int(idx), true) : dc_jv_new_cstr(r->msg, &key, name))) return dc_jv_release(cur), false;
+        bool ok = item ? dc_rt_getitem(r, cur, key, &next) : dc_rt_getattr(r, cur, name, &next);
+        dc_jv_release(key);
+        dc_jv_release(cur);
         if (!ok) return false;
         cur = next;
         i = j + item;
@@ -449,14 +449,14 @@ static bool str_format(rt *r, jv self, const jargs *a, jv *out) {
         if (ok && conv) {
             const fspec plain = {.type = conv, .width = -1, .prec = -1};
             jbuf t = NEW_BUF;
-            ok = put_formatted(r, &t, v, &plain) && jbuf_to_str(r->msg, &t, &text);
-            jv_release(v);
+            ok = put_formatted(r, &t, v, &plain) && dc_jbuf_to_str(r->msg, &t, &text);
+            dc_jv_release(v);
             if (ok) v = text;
-            else jbuf_free(&t);
+            else dc_jbuf_free(&t);
         }
         if (ok) {
             ok = put_formatted(r, &b, v, &f);
-            jv_release(v);
+            dc_jv_release(v);
         }
         i = close + 1;
     }
@@ -468,25 +468,25 @@ static bool str_format(rt *r, jv self, const jargs *a, jv *out) {
 /* The value at a dotted attribute path ("a.b", "0") of item, like jinja2's
  * make_attrgetter; `dflt` replaces an undefined result when given. */
 static bool attr_path(rt *r, jv item, const char *path, jv dflt, jv *out) {
-    jv cur = jv_ref(item);
+    jv cur = dc_jv_ref(item);
     char part[256];
     for (const char *p = path; *p;) {
         size_t n = strcspn(p, ".");
-        if (n >= sizeof part) return jv_release(cur), fail(r, "attribute name too long");
+        if (n >= sizeof part) return dc_jv_release(cur), fail(r, "attribute name too long");
         memcpy(part, p, n);
         part[n] = '\0';
         p += n + (p[n] == '.');
         jv key, next;
         char *end;
         long long idx = strtoll(part, &end, 10);
-        if (!(n && !*end ? (key = jv_int(idx), true) : new_str(r, &key, part, n))) return jv_release(cur), false;
-        bool ok = rt_getitem(r, cur, key, &next);
-        jv_release(key);
-        jv_release(cur);
+        if (!(n && !*end ? (key = dc_jv_int(idx), true) : new_str(r, &key, part, n))) return dc_jv_release(cur), false;
+        bool ok = dc_rt_getitem(r, cur, key, &next);
+        dc_jv_release(key);
+        dc_jv_release(cur);
         if (!ok) return false;
         cur = next;
     }
-    if (cur.type == JV_UNDEF && dflt.type != JV_UNDEF) cur = jv_ref(dflt);
+    if (cur.type == JV_UNDEF && dflt.type != JV_UNDEF) cur = dc_jv_ref(dflt);
     *out = cur;
     return true;
 }
@@ -496,15 +496,15 @@ static bool attr_path(rt *r, jv item, const char *path, jv dflt, jv *out) {
 static bool item_key(rt *r, jv item, jv attribute, bool case_sensitive, jv *out) {
     jv v;
     if (attribute.type == JV_STR) {
-        if (!attr_path(r, item, attribute.u.s->s, jv_undef(NULL, JV_UNDEF), &v)) return false;
+        if (!attr_path(r, item, attribute.u.s->s, dc_jv_undef(NULL, JV_UNDEF), &v)) return false;
     } else if (given(attribute)) {
-        if (!rt_getitem(r, item, attribute, &v)) return false;
+        if (!dc_rt_getitem(r, item, attribute, &v)) return false;
     } else {
-        v = jv_ref(item);
+        v = dc_jv_ref(item);
     }
     if (case_sensitive || v.type != JV_STR) return *out = v, true;
     bool ok = change_case(r, v, CASE_LOWER, out);
-    jv_release(v);
+    dc_jv_release(v);
     return ok;
 }
 
@@ -514,8 +514,8 @@ static jv *item_keys(rt *r, jv items, jv attribute, bool case_sensitive) {
     jv *keys = calloc(n + 1, sizeof *keys);
     if (!keys) return fail(r, "out of memory"), NULL;
     for (size_t i = 0; i < n; i++)
-        if (!rt_charge(r, 1) || !item_key(r, items.u.l->v[i], attribute, case_sensitive, &keys[i])) {
-            for (size_t k = 0; k < i; k++) jv_release(keys[k]);
+        if (!dc_rt_charge(r, 1) || !item_key(r, items.u.l->v[i], attribute, case_sensitive, &keys[i])) {
+            for (size_t k = 0; k < i; k++) dc_jv_release(keys[k]);
             free(keys);
             return NULL;
         }
@@ -523,7 +523,7 @@ static jv *item_keys(rt *r, jv items, jv attribute, bool case_sensitive) {
 }
 
 static void free_keys(jv *keys, size_t n) {
-    for (size_t i = 0; i < n; i++) jv_release(keys[i]);
+    for (size_t i = 0; i < n; i++) dc_jv_release(keys[i]);
     free(keys);
 }
 
@@ -536,7 +536,7 @@ typedef struct {
 static bool before(sort_ctx *c, size_t x, size_t y) { /* strictly before: keeps the sort stable */
     int cmp;
     if (c->failed) return false;
-    if (!jv_compare(c->r->msg, c->keys[x], c->keys[y], &cmp)) return c->failed = true, false;
+    if (!dc_jv_compare(c->r->msg, c->keys[x], c->keys[y], &cmp)) return c->failed = true, false;
     return c->reverse ? cmp > 0 : cmp < 0;
 }
 
@@ -556,16 +556,16 @@ static bool sort_list(rt *r, jv items, jv attribute, bool case_sensitive, bool r
     const size_t n = items.u.l->n;
     jv *keys = item_keys(r, items, attribute, case_sensitive);
     size_t *idx = malloc((n + 1) * sizeof *idx), *tmp = malloc((n + 1) * sizeof *tmp);
-    bool ok = keys && idx && tmp && rt_charge(r, n * 8);
+    bool ok = keys && idx && tmp && dc_rt_charge(r, n * 8);
     if (keys && (!idx || !tmp)) fail(r, "out of memory");
     if (ok) {
         sort_ctx c = {r, keys, reverse, false};
         for (size_t i = 0; i < n; i++) idx[i] = i;
         merge_sort(&c, idx, tmp, n);
-        ok = !c.failed && jv_new_list(r->msg, out, n);
+        ok = !c.failed && dc_jv_new_list(r->msg, out, n);
     }
     for (size_t i = 0; ok && i < n; i++)
-        if (!push_copy(r, *out, items.u.l->v[idx[i]])) ok = (jv_release(*out), false);
+        if (!push_copy(r, *out, items.u.l->v[idx[i]])) ok = (dc_jv_release(*out), false);
     if (keys) free_keys(keys, n);
     free(idx);
     free(tmp);
@@ -576,15 +576,15 @@ static bool sort_list(rt *r, jv items, jv attribute, bool case_sensitive, bool r
 
 static bool f_abs(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p, (void)a;
-    if (self.type == JV_FLOAT) return *out = jv_float(fabs(self.u.f)), true;
+    if (self.type == JV_FLOAT) return *out = dc_jv_float(fabs(self.u.f)), true;
     if (self.type == JV_INT && self.u.i == INT64_MIN) return fail(r, "integer overflow");
-    if (self.type == JV_INT || self.type == JV_BOOL) return *out = jv_int(llabs(self.type == JV_INT ? self.u.i : self.u.b)), true;
-    return fail(r, "bad operand type for abs(): '%s'", jv_type_name(self));
+    if (self.type == JV_INT || self.type == JV_BOOL) return *out = dc_jv_int(llabs(self.type == JV_INT ? self.u.i : self.u.b)), true;
+    return fail(r, "bad operand type for abs(): '%s'", dc_jv_type_name(self));
 }
 
 static bool f_attr(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
-    return want_str(r, p[0], "attribute name") && rt_getattr(r, self, p[0].u.s->s, out);
+    return want_str(r, p[0], "attribute name") && dc_rt_getattr(r, self, p[0].u.s->s, out);
 }
 
 static bool f_upper(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, change_case(r, self, CASE_UPPER, out); }
@@ -596,48 +596,48 @@ static bool f_capitalize(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
 
 static bool f_default(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
-    if (self.type == JV_UNDEF || (opt_bool(p[1], false) && !jv_truthy(self)))
-        return p[0].type != JV_UNDEF ? (*out = jv_ref(p[0]), true) : new_str(r, out, "", 0);
-    return *out = jv_ref(self), true;
+    if (self.type == JV_UNDEF || (opt_bool(p[1], false) && !dc_jv_truthy(self)))
+        return p[0].type != JV_UNDEF ? (*out = dc_jv_ref(p[0]), true) : new_str(r, out, "", 0);
+    return *out = dc_jv_ref(self), true;
 }
 
 static bool f_dictsort(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
-    if (self.type != JV_DICT) return fail(r, "dictsort needs a mapping, not '%s'", jv_type_name(self));
+    if (self.type != JV_DICT) return fail(r, "dictsort needs a mapping, not '%s'", dc_jv_type_name(self));
     const bool by_value = p[1].type == JV_STR && !strcmp(p[1].u.s->s, "value");
     if (given(p[1]) && !by_value && !(p[1].type == JV_STR && !strcmp(p[1].u.s->s, "key")))
         return fail(r, "you can only sort by either \"key\" or \"value\"");
     jv pairs, pair;
-    if (!jv_new_list(r->msg, &pairs, self.u.d->n)) return false;
+    if (!dc_jv_new_list(r->msg, &pairs, self.u.d->n)) return false;
     for (size_t i = 0; i < self.u.d->n; i++)
-        if (!new_pair(r, self.u.d->k[i], self.u.d->v[i], &pair) || !jlist_push(r->msg, pairs.u.l, pair)) return jv_release(pairs), false;
-    bool ok = sort_list(r, pairs, jv_int(by_value), opt_bool(p[0], false), opt_bool(p[2], false), out);
-    jv_release(pairs);
+        if (!new_pair(r, self.u.d->k[i], self.u.d->v[i], &pair) || !dc_jlist_push(r->msg, pairs.u.l, pair)) return dc_jv_release(pairs), false;
+    bool ok = sort_list(r, pairs, dc_jv_int(by_value), opt_bool(p[0], false), opt_bool(p[2], false), out);
+    dc_jv_release(pairs);
     return ok;
 }
 
-bool jinja_escape(rt *r, jv self, jv *out) {
+bool dc_jinja_escape(rt *r, jv self, jv *out) {
     jv s;
-    if (self.type == JV_STR && self.hint) return *out = jv_ref(self), true;
-    if (!jv_to_str(r->msg, self, &s)) return false;
+    if (self.type == JV_STR && self.hint) return *out = dc_jv_ref(self), true;
+    if (!dc_jv_to_str(r->msg, self, &s)) return false;
     jbuf b = NEW_BUF;
     bool ok = true;
     for (size_t i = 0; ok && i < s.u.s->len; i++) {
         const char c = s.u.s->s[i];
         const char *e = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&#34;" : c == '\'' ? "&#39;" : NULL;
-        ok = e ? jbuf_puts(r->msg, &b, e) : put(r, &b, &c, 1);
+        ok = e ? dc_jbuf_puts(r->msg, &b, e) : put(r, &b, &c, 1);
     }
-    jv_release(s);
+    dc_jv_release(s);
     if (!finish(r, &b, ok, out)) return false;
     out->hint = 1;
     return true;
 }
 
-static bool f_escape(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, jinja_escape(r, self, out); }
+static bool f_escape(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, dc_jinja_escape(r, self, out); }
 
 static bool f_safe(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p, (void)a;
-    if (!jv_to_str(r->msg, self, out)) return false;
+    if (!dc_jv_to_str(r->msg, self, out)) return false;
     out->hint = 1;
     return true;
 }
@@ -645,10 +645,10 @@ static bool f_safe(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
 static bool first_or_last(rt *r, jv self, bool last, jv *out) {
     jv items;
     if (last && self.type == JV_LIST && self.u.l->kind >= JL_ITER) return fail(r, "'generator' object is not reversible");
-    if (!jinja_iter_list(r, self, &items)) return false;
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
     const size_t n = items.u.l->n;
-    *out = n ? jv_ref(items.u.l->v[last ? n - 1 : 0]) : jv_undef(last ? "last" : "first", JV_LIST);
-    jv_release(items);
+    *out = n ? dc_jv_ref(items.u.l->v[last ? n - 1 : 0]) : dc_jv_undef(last ? "last" : "first", JV_LIST);
+    dc_jv_release(items);
     return true;
 }
 
@@ -660,8 +660,8 @@ static bool f_last(rt *r, jv self, const jv *p, const jargs *a, jv *out) { retur
 static bool parse_number(const jstr *s, bool want_float, int base, jv *out) {
     char buf[128];
     size_t start = 0, end = s->len, n = 0, len;
-    while (start < end && py_isspace(utf8_decode(s->s + start, end - start, &len))) start += len;
-    while (end > start && py_isspace((unsigned char)s->s[end - 1])) end--;
+    while (start < end && dc_py_isspace(dc_utf8_decode(s->s + start, end - start, &len))) start += len;
+    while (end > start && dc_py_isspace((unsigned char)s->s[end - 1])) end--;
     if (start == end || end - start >= sizeof buf) return false;
     for (size_t i = start; i < end; i++) {
         const char c = s->s[i];
@@ -674,11 +674,11 @@ static bool parse_number(const jstr *s, bool want_float, int base, jv *out) {
     errno = 0;
     if (!want_float) {
         long long v = strtoll(buf, &stop, base);
-        return !*stop && !errno && (*out = jv_int(v), true);
+        return !*stop && !errno && (*out = dc_jv_int(v), true);
     }
     if (strpbrk(buf, "xXpP")) return false; /* C reads hex floats, Python does not */
     double d = strtod(buf, &stop);
-    return !*stop && (*out = jv_float(d), true);
+    return !*stop && (*out = dc_jv_float(d), true);
 }
 
 static bool f_int(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
@@ -687,23 +687,23 @@ static bool f_int(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     jv f;
     if (!want_int(r, p[1], 10, &base)) return false;
     if (base < 2 || base > 36) return fail(r, "int() base must be >= 2 and <= 36");
-    if (self.type == JV_UNDEF) return rt_undefined_error(r, self); /* Undefined.__int__ raises */
-    if (self.type == JV_INT || self.type == JV_BOOL) return *out = jv_int(self.type == JV_INT ? self.u.i : self.u.b), true;
-    if (self.type == JV_FLOAT && isfinite(self.u.f) && fabs(self.u.f) < 9.2e18) return *out = jv_int((int64_t)self.u.f), true;
+    if (self.type == JV_UNDEF) return dc_rt_undefined_error(r, self); /* Undefined.__int__ raises */
+    if (self.type == JV_INT || self.type == JV_BOOL) return *out = dc_jv_int(self.type == JV_INT ? self.u.i : self.u.b), true;
+    if (self.type == JV_FLOAT && isfinite(self.u.f) && fabs(self.u.f) < 9.2e18) return *out = dc_jv_int((int64_t)self.u.f), true;
     if (self.type == JV_STR) {
         if (parse_number(self.u.s, false, (int)base, out)) return true;
-        if (parse_number(self.u.s, true, 10, &f) && isfinite(f.u.f) && fabs(f.u.f) < 9.2e18) return *out = jv_int((int64_t)f.u.f), true;
+        if (parse_number(self.u.s, true, 10, &f) && isfinite(f.u.f) && fabs(f.u.f) < 9.2e18) return *out = dc_jv_int((int64_t)f.u.f), true;
     }
-    *out = p[0].type != JV_UNDEF ? jv_ref(p[0]) : jv_int(0);
+    *out = p[0].type != JV_UNDEF ? dc_jv_ref(p[0]) : dc_jv_int(0);
     return true;
 }
 
 static bool f_float(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
-    if (self.type == JV_UNDEF) return rt_undefined_error(r, self); /* Undefined.__float__ raises */
-    if (jv_is_number(self)) return *out = jv_float(jv_num(self)), true;
+    if (self.type == JV_UNDEF) return dc_rt_undefined_error(r, self); /* Undefined.__float__ raises */
+    if (dc_jv_is_number(self)) return *out = dc_jv_float(dc_jv_num(self)), true;
     if (self.type == JV_STR && parse_number(self.u.s, true, 10, out)) return true;
-    *out = p[0].type != JV_UNDEF ? jv_ref(p[0]) : jv_float(0.0);
+    *out = p[0].type != JV_UNDEF ? dc_jv_ref(p[0]) : dc_jv_float(0.0);
     return true;
 }
 
@@ -712,17 +712,17 @@ static bool f_format(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p;
     jv args, fmt, k;
     if (a->npos && a->nkw) return fail(r, "can't handle positional and keyword arguments at the same time");
-    if (!(a->nkw ? jv_new_dict(r->msg, &args, JV_DICT) : jv_new_list(r->msg, &args, a->npos))) return false;
+    if (!(a->nkw ? dc_jv_new_dict(r->msg, &args, JV_DICT) : dc_jv_new_list(r->msg, &args, a->npos))) return false;
     bool ok = true;
     if (args.type == JV_LIST) args.u.l->kind = JL_TUPLE;
     for (size_t i = 0; ok && i < a->npos; i++) ok = push_copy(r, args, a->pos[i]);
     for (size_t i = 0; ok && i < a->nkw; i++)
-        ok = jv_new_cstr(r->msg, &k, a->names[i]) && jdict_set(r->msg, args.u.d, k, jv_ref(a->kw[i]));
-    if (ok && (ok = jv_to_str(r->msg, self, &fmt))) {
-        ok = jinja_percent_format(r, fmt, args, out);
-        jv_release(fmt);
+        ok = dc_jv_new_cstr(r->msg, &k, a->names[i]) && dc_jdict_set(r->msg, args.u.d, k, dc_jv_ref(a->kw[i]));
+    if (ok && (ok = dc_jv_to_str(r->msg, self, &fmt))) {
+        ok = dc_jinja_percent_format(r, fmt, args, out);
+        dc_jv_release(fmt);
     }
-    jv_release(args);
+    dc_jv_release(args);
     return ok;
 }
 
@@ -735,14 +735,14 @@ static bool f_indent(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     jbuf pad = NEW_BUF, b = NEW_BUF;
     bool ok = p[0].type == JV_STR ? put(r, &pad, p[0].u.s->s, p[0].u.s->len) : put_fill(r, &pad, ' ', width);
     jv text, lines;
-    if (ok && self.type != JV_STR) ok = fail(r, "unsupported operand type(s) for +=: '%s' and 'str'", jv_type_name(self));
-    if (!ok) return jbuf_free(&pad), false;
+    if (ok && self.type != JV_STR) ok = fail(r, "unsupported operand type(s) for +=: '%s' and 'str'", dc_jv_type_name(self));
+    if (!ok) return dc_jbuf_free(&pad), false;
     /* like jinja2: s + "\n", then splitlines */
-    ok = put(r, &b, self.u.s->s, self.u.s->len) && put(r, &b, "\n", 1) && jbuf_to_str(r->msg, &b, &text);
-    if (!ok) return jbuf_free(&pad), jbuf_free(&b), false;
+    ok = put(r, &b, self.u.s->s, self.u.s->len) && put(r, &b, "\n", 1) && dc_jbuf_to_str(r->msg, &b, &text);
+    if (!ok) return dc_jbuf_free(&pad), dc_jbuf_free(&b), false;
     ok = splitlines(r, text.u.s, false, &lines);
-    jv_release(text);
-    if (!ok) return jbuf_free(&pad), false;
+    dc_jv_release(text);
+    if (!ok) return dc_jbuf_free(&pad), false;
     const bool blank = opt_bool(p[2], false);
     const char *padp = pad.p ? pad.p : "";
     if (opt_bool(p[1], false)) ok = put(r, &b, padp, pad.n);
@@ -751,18 +751,18 @@ static bool f_indent(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
         if (i) ok = put(r, &b, "\n", 1) && (!(blank || line->len) || put(r, &b, padp, pad.n));
         ok = ok && put(r, &b, line->s, line->len);
     }
-    jv_release(lines);
-    jbuf_free(&pad);
+    dc_jv_release(lines);
+    dc_jbuf_free(&pad);
     return finish(r, &b, ok, out);
 }
 
 static bool item_pairs(rt *r, jv self, jv *out) {
-    if (self.type == JV_UNDEF) return jv_new_list(r->msg, out, 0);
+    if (self.type == JV_UNDEF) return dc_jv_new_list(r->msg, out, 0);
     if (self.type != JV_DICT) return fail(r, "can only get item pairs from a mapping");
-    if (!jv_new_list(r->msg, out, self.u.d->n)) return false;
+    if (!dc_jv_new_list(r->msg, out, self.u.d->n)) return false;
     for (size_t i = 0; i < self.u.d->n; i++) {
         jv pair;
-        if (!new_pair(r, self.u.d->k[i], self.u.d->v[i], &pair) || !jlist_push(r->msg, out->u.l, pair)) return jv_release(*out), false;
+        if (!new_pair(r, self.u.d->k[i], self.u.d->v[i], &pair) || !dc_jlist_push(r->msg, out->u.l, pair)) return dc_jv_release(*out), false;
     }
     return true;
 }
@@ -771,44 +771,44 @@ static bool f_items(rt *r, jv self, const jv *p, const jargs *a, jv *out) { retu
 
 static bool f_join(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
-    jv items, sep = jv_none();
-    if (!jinja_iter_list(r, self, &items)) return false;
+    jv items, sep = dc_jv_none();
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
     jbuf b = NEW_BUF;
-    bool ok = p[0].type == JV_UNDEF || jv_to_str(r->msg, p[0], &sep);
+    bool ok = p[0].type == JV_UNDEF || dc_jv_to_str(r->msg, p[0], &sep);
     for (size_t i = 0; ok && i < items.u.l->n; i++) {
         jv v;
         if (i && sep.type == JV_STR) ok = put(r, &b, sep.u.s->s, sep.u.s->len);
         if (ok && given(p[1])) {
-            ok = p[1].type == JV_STR ? attr_path(r, items.u.l->v[i], p[1].u.s->s, jv_undef(NULL, JV_UNDEF), &v)
-                                     : rt_getitem(r, items.u.l->v[i], p[1], &v);
+            ok = p[1].type == JV_STR ? attr_path(r, items.u.l->v[i], p[1].u.s->s, dc_jv_undef(NULL, JV_UNDEF), &v)
+                                     : dc_rt_getitem(r, items.u.l->v[i], p[1], &v);
         } else {
-            v = jv_ref(items.u.l->v[i]);
+            v = dc_jv_ref(items.u.l->v[i]);
         }
         if (ok) {
-            ok = jv_write_str(r->msg, &b, v);
-            jv_release(v);
+            ok = dc_jv_write_str(r->msg, &b, v);
+            dc_jv_release(v);
         }
     }
-    jv_release(sep);
-    jv_release(items);
+    dc_jv_release(sep);
+    dc_jv_release(items);
     return finish(r, &b, ok, out);
 }
 
 static bool f_length(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p, (void)a;
-    int64_t n = jv_len(self);
-    if (n < 0) return fail(r, "object of type '%s' has no len()", jv_type_name(self));
-    return *out = jv_int(n), true;
+    int64_t n = dc_jv_len(self);
+    if (n < 0) return fail(r, "object of type '%s' has no len()", dc_jv_type_name(self));
+    return *out = dc_jv_int(n), true;
 }
 
 static bool f_list(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p, (void)a;
     jv items;
-    if (!jinja_iter_list(r, self, &items)) return false;
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
     if (items.u.l->kind == JL_LIST) return *out = items, true;
-    bool ok = jv_new_list(r->msg, out, items.u.l->n);
-    for (size_t i = 0; ok && i < items.u.l->n; i++) ok = push_copy(r, *out, items.u.l->v[i]) || (jv_release(*out), false);
-    jv_release(items);
+    bool ok = dc_jv_new_list(r->msg, out, items.u.l->n);
+    for (size_t i = 0; ok && i < items.u.l->n; i++) ok = push_copy(r, *out, items.u.l->v[i]) || (dc_jv_release(*out), false);
+    dc_jv_release(items);
     return ok;
 }
 
@@ -821,25 +821,25 @@ static bool select_items(rt *r, jv self, const jargs *a, bool by_attr, bool keep
     int test = -1;
     if (has_test) {
         if (!want_str(r, a->pos[skip], "test name")) return false;
-        if ((test = jinja_test_id(a->pos[skip].u.s->s)) < 0) return fail(r, "no test named '%s'", a->pos[skip].u.s->s);
+        if ((test = dc_jinja_test_id(a->pos[skip].u.s->s)) < 0) return fail(r, "no test named '%s'", a->pos[skip].u.s->s);
     }
     const jargs targs = {.pos = a->pos + skip + has_test, .npos = a->npos - skip - has_test, .names = a->names, .kw = a->kw, .nkw = a->nkw};
     jv items;
-    if (!jv_truthy(self)) return jv_new_list(r->msg, out, 0); /* jinja2 skips falsy input (None) */
-    if (!jinja_iter_list(r, self, &items)) return false;
-    if (!jv_new_list(r->msg, out, 0)) return jv_release(items), false;
+    if (!dc_jv_truthy(self)) return dc_jv_new_list(r->msg, out, 0); /* jinja2 skips falsy input (None) */
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
+    if (!dc_jv_new_list(r->msg, out, 0)) return dc_jv_release(items), false;
     bool ok = true;
     for (size_t i = 0; ok && i < items.u.l->n; i++) {
         jv v, item = items.u.l->v[i];
         bool hit;
-        ok = by_attr ? attr_path(r, item, a->pos[0].u.s->s, jv_undef(NULL, JV_UNDEF), &v) : (v = jv_ref(item), true);
+        ok = by_attr ? attr_path(r, item, a->pos[0].u.s->s, dc_jv_undef(NULL, JV_UNDEF), &v) : (v = dc_jv_ref(item), true);
         if (!ok) break;
-        ok = test >= 0 ? jinja_test(r, test, v, &targs, &hit) : (hit = jv_truthy(v), true);
-        jv_release(v);
+        ok = test >= 0 ? dc_jinja_test(r, test, v, &targs, &hit) : (hit = dc_jv_truthy(v), true);
+        dc_jv_release(v);
         if (ok && hit == keep) ok = push_copy(r, *out, item);
     }
-    if (!ok) jv_release(*out);
-    jv_release(items);
+    if (!ok) dc_jv_release(*out);
+    dc_jv_release(items);
     return ok;
 }
 
@@ -860,23 +860,23 @@ static bool map_items(rt *r, jv self, const jargs *a, jv *out) {
     int filter = -1;
     if (!attribute) {
         if (!a->npos || !want_str(r, a->pos[0], "filter name")) return a->npos ? false : fail(r, "map requires a filter argument");
-        if ((filter = jinja_filter_id(a->pos[0].u.s->s)) < 0) return fail(r, "no filter named '%s'", a->pos[0].u.s->s);
+        if ((filter = dc_jinja_filter_id(a->pos[0].u.s->s)) < 0) return fail(r, "no filter named '%s'", a->pos[0].u.s->s);
     } else if (attribute->type != JV_STR) {
         return fail(r, "map attribute must be a string");
     }
     const jargs fargs = {.pos = a->pos + 1, .npos = a->npos ? a->npos - 1 : 0, .names = a->names, .kw = a->kw, .nkw = a->nkw};
     jv items;
-    if (!jv_truthy(self)) return jv_new_list(r->msg, out, 0); /* jinja2 skips falsy input (None) */
-    if (!jinja_iter_list(r, self, &items)) return false;
-    bool ok = jv_new_list(r->msg, out, items.u.l->n);
+    if (!dc_jv_truthy(self)) return dc_jv_new_list(r->msg, out, 0); /* jinja2 skips falsy input (None) */
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
+    bool ok = dc_jv_new_list(r->msg, out, items.u.l->n);
     for (size_t i = 0; ok && i < items.u.l->n; i++) {
         jv v;
-        ok = attribute ? attr_path(r, items.u.l->v[i], attribute->u.s->s, dflt ? *dflt : jv_undef(NULL, JV_UNDEF), &v)
-                       : jinja_filter(r, filter, items.u.l->v[i], &fargs, &v);
-        ok = ok && jlist_push(r->msg, out->u.l, v);
-        if (!ok) jv_release(*out);
+        ok = attribute ? attr_path(r, items.u.l->v[i], attribute->u.s->s, dflt ? *dflt : dc_jv_undef(NULL, JV_UNDEF), &v)
+                       : dc_jinja_filter(r, filter, items.u.l->v[i], &fargs, &v);
+        ok = ok && dc_jlist_push(r->msg, out->u.l, v);
+        if (!ok) dc_jv_release(*out);
     }
-    jv_release(items);
+    dc_jv_release(items);
     return ok;
 }
 
@@ -884,19 +884,19 @@ static bool f_map(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return
 
 static bool min_max(rt *r, jv self, const jv *p, bool max, jv *out) {
     jv items;
-    if (!jinja_iter_list(r, self, &items)) return false;
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
     const size_t n = items.u.l->n;
     jv *keys = item_keys(r, items, p[1], opt_bool(p[0], false));
     bool ok = keys != NULL;
     size_t best = 0;
     for (size_t i = 1; ok && i < n; i++) {
         int c;
-        ok = jv_compare(r->msg, keys[i], keys[best], &c);
+        ok = dc_jv_compare(r->msg, keys[i], keys[best], &c);
         if (ok && (max ? c > 0 : c < 0)) best = i;
     }
-    if (ok) *out = n ? jv_ref(items.u.l->v[best]) : jv_undef(max ? "max" : "min", JV_LIST);
+    if (ok) *out = n ? dc_jv_ref(items.u.l->v[best]) : dc_jv_undef(max ? "max" : "min", JV_LIST);
     if (keys) free_keys(keys, n);
-    jv_release(items);
+    dc_jv_release(items);
     return ok;
 }
 
@@ -908,9 +908,9 @@ static bool replace(rt *r, jv self, jv old, jv new_, jv count_v, jv *out) {
     int64_t count = -1;
     jv s, o, w;
     if (!want_int(r, count_v, -1, &count)) return false;
-    if (!jv_to_str(r->msg, self, &s)) return false;
-    if (!jv_to_str(r->msg, old, &o)) return jv_release(s), false;
-    if (!jv_to_str(r->msg, new_, &w)) return jv_release(s), jv_release(o), false;
+    if (!dc_jv_to_str(r->msg, self, &s)) return false;
+    if (!dc_jv_to_str(r->msg, old, &o)) return dc_jv_release(s), false;
+    if (!dc_jv_to_str(r->msg, new_, &w)) return dc_jv_release(s), dc_jv_release(o), false;
     const jstr *hs = s.u.s, *os = o.u.s, *ws = w.u.s;
     jbuf b = NEW_BUF;
     bool ok = true;
@@ -919,27 +919,27 @@ static bool replace(rt *r, jv self, jv old, jv new_, jv count_v, jv *out) {
         const char *hit = os->len ? memmem(hs->s + i, hs->len - i, os->s, os->len) : hs->s + i;
         if (!hit) break;
         size_t at = (size_t)(hit - hs->s);
-        ok = put(r, &b, hs->s + i, at - i) && put(r, &b, ws->s, ws->len) && rt_charge(r, ws->len / 64);
+        ok = put(r, &b, hs->s + i, at - i) && put(r, &b, ws->s, ws->len) && dc_rt_charge(r, ws->len / 64);
         i = at + os->len;
         if (!os->len) { /* step over one character after each insertion */
-            size_t next = utf8_next(hs->s, hs->len, i);
+            size_t next = dc_utf8_next(hs->s, hs->len, i);
             ok = ok && put(r, &b, hs->s + i, next - i);
             if (i == hs->len) i++;
             else i = next;
         }
     }
     if (ok && i < hs->len) ok = put(r, &b, hs->s + i, hs->len - i);
-    jv_release(s);
-    jv_release(o);
-    jv_release(w);
+    dc_jv_release(s);
+    dc_jv_release(o);
+    dc_jv_release(w);
     return finish(r, &b, ok, out);
 }
 
 static bool f_replace(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)a, replace(r, self, p[0], p[1], p[2], out); }
 
 static bool reversed_list(rt *r, jv list, jv *out) {
-    bool ok = jv_new_list(r->msg, out, list.u.l->n);
-    for (size_t i = list.u.l->n; ok && i-- > 0;) ok = push_copy(r, *out, list.u.l->v[i]) || (jv_release(*out), false);
+    bool ok = dc_jv_new_list(r->msg, out, list.u.l->n);
+    for (size_t i = list.u.l->n; ok && i-- > 0;) ok = push_copy(r, *out, list.u.l->v[i]) || (dc_jv_release(*out), false);
     return ok;
 }
 
@@ -957,9 +957,9 @@ static bool f_reverse(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
         return finish(r, &b, ok, out);
     }
     jv items;
-    if (!jinja_iter_list(r, self, &items)) return false;
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
     bool ok = reversed_list(r, items, out);
-    jv_release(items);
+    dc_jv_release(items);
     return generator(ok, out);
 }
 
@@ -970,11 +970,11 @@ static bool f_round(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     const char *method = p[1].type == JV_STR ? p[1].u.s->s : "common";
     if (strcmp(method, "common") && strcmp(method, "ceil") && strcmp(method, "floor"))
         return fail(r, "method must be common, ceil or floor");
-    if (!jv_is_number(self)) return fail(r, "round needs a number, not '%s'", jv_type_name(self));
-    if (self.type != JV_FLOAT && !strcmp(method, "common") && prec >= 0) return *out = jv_int(self.type == JV_INT ? self.u.i : self.u.b), true;
-    double m = pow(10.0, (double)(prec > 300 ? 300 : prec < -300 ? -300 : prec)), x = jv_num(self) * m;
+    if (!dc_jv_is_number(self)) return fail(r, "round needs a number, not '%s'", dc_jv_type_name(self));
+    if (self.type != JV_FLOAT && !strcmp(method, "common") && prec >= 0) return *out = dc_jv_int(self.type == JV_INT ? self.u.i : self.u.b), true;
+    double m = pow(10.0, (double)(prec > 300 ? 300 : prec < -300 ? -300 : prec)), x = dc_jv_num(self) * m;
     x = method[0] == 'c' && method[1] == 'e' ? ceil(x) : method[0] == 'f' ? floor(x) : nearbyint(x);
-    *out = jv_float(x / m);
+    *out = dc_jv_float(x / m);
     return true;
 }
 
@@ -982,40 +982,40 @@ static bool f_round(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
 static bool f_sort(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
     jv items;
-    if (!jinja_iter_list(r, self, &items)) return false;
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
     bool ok = sort_list(r, items, p[2], opt_bool(p[1], false), opt_bool(p[0], false), out);
-    jv_release(items);
+    dc_jv_release(items);
     return ok;
 }
 
-static bool f_string(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, jv_to_str(r->msg, self, out); }
+static bool f_string(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, dc_jv_to_str(r->msg, self, out); }
 
 static bool f_sum(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
     jv items;
-    if (!jinja_iter_list(r, self, &items)) return false;
-    jv acc = p[1].type != JV_UNDEF ? p[1] : jv_int(0);
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
+    jv acc = p[1].type != JV_UNDEF ? p[1] : dc_jv_int(0);
     bool ok = true;
     for (size_t i = 0; ok && i < items.u.l->n; i++) {
         jv v;
-        if (p[0].type == JV_STR) ok = attr_path(r, items.u.l->v[i], p[0].u.s->s, jv_undef(NULL, JV_UNDEF), &v);
-        else v = jv_ref(items.u.l->v[i]);
+        if (p[0].type == JV_STR) ok = attr_path(r, items.u.l->v[i], p[0].u.s->s, dc_jv_undef(NULL, JV_UNDEF), &v);
+        else v = dc_jv_ref(items.u.l->v[i]);
         if (!ok) break;
         int64_t x, y, z;
-        if (!jv_is_number(acc) || !jv_is_number(v)) {
-            ok = fail(r, "unsupported operand type(s) for +: '%s' and '%s'", jv_type_name(acc), jv_type_name(v));
+        if (!dc_jv_is_number(acc) || !dc_jv_is_number(v)) {
+            ok = fail(r, "unsupported operand type(s) for +: '%s' and '%s'", dc_jv_type_name(acc), dc_jv_type_name(v));
         } else if (acc.type == JV_FLOAT || v.type == JV_FLOAT) {
-            acc = jv_float(jv_num(acc) + jv_num(v));
+            acc = dc_jv_float(dc_jv_num(acc) + dc_jv_num(v));
         } else {
             x = acc.type == JV_INT ? acc.u.i : acc.u.b;
             y = v.type == JV_INT ? v.u.i : v.u.b;
             if (__builtin_add_overflow(x, y, &z)) ok = fail(r, "integer overflow");
-            else acc = jv_int(z);
+            else acc = dc_jv_int(z);
         }
-        jv_release(v);
+        dc_jv_release(v);
     }
-    jv_release(items);
-    return ok && (*out = jv_ref(acc), true);
+    dc_jv_release(items);
+    return ok && (*out = dc_jv_ref(acc), true);
 }
 
 /* transformers' tojson: json.dumps(x, ensure_ascii=False, indent=None,
@@ -1034,32 +1034,32 @@ static bool f_tojson(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
         o.key_sep = sep.u.l->v[1].u.s->s;
     }
     jbuf b = NEW_BUF;
-    return finish(r, &b, jv_write_json(r->msg, &b, self, &o), out);
+    return finish(r, &b, dc_jv_write_json(r->msg, &b, self, &o), out);
 }
 
 static bool f_trim(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
     jv s;
-    if (!jv_to_str(r->msg, self, &s)) return false;
+    if (!dc_jv_to_str(r->msg, self, &s)) return false;
     bool ok = strip(r, s, p[0], true, true, out);
-    jv_release(s);
+    dc_jv_release(s);
     return ok;
 }
 
 static bool unique_items(rt *r, jv self, const jv *p, jv *out) {
     jv items;
-    if (!jinja_iter_list(r, self, &items)) return false;
+    if (!dc_jinja_iter_list(r, self, &items)) return false;
     const size_t n = items.u.l->n;
     jv *keys = item_keys(r, items, p[1], opt_bool(p[0], false));
-    bool ok = keys && jv_new_list(r->msg, out, 0);
+    bool ok = keys && dc_jv_new_list(r->msg, out, 0);
     for (size_t i = 0; ok && i < n; i++) {
         bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++) seen = jv_equal(keys[k], keys[i]);
-        ok = rt_charge(r, i / 16) && (seen || push_copy(r, *out, items.u.l->v[i]));
-        if (!ok) jv_release(*out);
+        for (size_t k = 0; k < i && !seen; k++) seen = dc_jv_equal(keys[k], keys[i]);
+        ok = dc_rt_charge(r, i / 16) && (seen || push_copy(r, *out, items.u.l->v[i]));
+        if (!ok) dc_jv_release(*out);
     }
     if (keys) free_keys(keys, n);
-    jv_release(items);
+    dc_jv_release(items);
     return ok;
 }
 
@@ -1068,17 +1068,17 @@ static bool f_unique(rt *r, jv self, const jv *p, const jargs *a, jv *out) { ret
 static bool f_wordcount(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)p, (void)a;
     jv s;
-    if (!jv_to_str(r->msg, self, &s)) return false;
+    if (!dc_jv_to_str(r->msg, self, &s)) return false;
     int64_t words = 0;
     bool in_word = false;
     for (size_t i = 0, n; i < s.u.s->len; i += n) {
-        uint32_t c = utf8_decode(s.u.s->s + i, s.u.s->len - i, &n);
+        uint32_t c = dc_utf8_decode(s.u.s->s + i, s.u.s->len - i, &n);
         bool w = is_alpha_cp(c) || is_digit_cp(c) || c == '_';
         words += w && !in_word;
         in_word = w;
     }
-    jv_release(s);
-    return *out = jv_int(words), true;
+    dc_jv_release(s);
+    return *out = dc_jv_int(words), true;
 }
 
 static const builtin filters[] = {
@@ -1126,49 +1126,49 @@ static const builtin filters[] = {
 
 /* ------------------------------------------------------------ tests */
 
-static bool t_defined(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type != JV_UNDEF), true; }
-static bool t_undefined(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_UNDEF), true; }
-static bool t_none(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_NONE), true; }
-static bool t_boolean(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_BOOL), true; }
-static bool t_true(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_BOOL && self.u.b), true; }
-static bool t_false(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_BOOL && !self.u.b), true; }
-static bool t_integer(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_INT), true; }
-static bool t_float(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_FLOAT), true; }
-static bool t_number(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(jv_is_number(self)), true; }
-static bool t_string(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_STR), true; }
-static bool t_mapping(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_DICT), true; }
-static bool t_callable(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_FUNC), true; }
-static bool t_escaped(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)self, (void)p, (void)a, *out = jv_bool(false), true; }
+static bool t_defined(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type != JV_UNDEF), true; }
+static bool t_undefined(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_UNDEF), true; }
+static bool t_none(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_NONE), true; }
+static bool t_boolean(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_BOOL), true; }
+static bool t_true(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_BOOL && self.u.b), true; }
+static bool t_false(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_BOOL && !self.u.b), true; }
+static bool t_integer(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_INT), true; }
+static bool t_float(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_FLOAT), true; }
+static bool t_number(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(dc_jv_is_number(self)), true; }
+static bool t_string(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_STR), true; }
+static bool t_mapping(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_DICT), true; }
+static bool t_callable(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_FUNC), true; }
+static bool t_escaped(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)self, (void)p, (void)a, *out = dc_jv_bool(false), true; }
 /* Python: iterable = has __iter__ (Undefined has); sequence = len + getitem. */
 static bool t_iterable(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
-    return (void)r, (void)p, (void)a, *out = jv_bool(self.type == JV_UNDEF || self.type == JV_LIST || self.type == JV_STR || self.type == JV_DICT), true;
+    return (void)r, (void)p, (void)a, *out = dc_jv_bool(self.type == JV_UNDEF || self.type == JV_LIST || self.type == JV_STR || self.type == JV_DICT), true;
 }
 static bool t_sequence(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
-    return (void)r, (void)p, (void)a, *out = jv_bool(jv_is_seq(self) || self.type == JV_DICT || self.type == JV_UNDEF), true;
+    return (void)r, (void)p, (void)a, *out = dc_jv_bool(dc_jv_is_seq(self) || self.type == JV_DICT || self.type == JV_UNDEF), true;
 }
 
 static bool cased_test(rt *r, jv self, bool upper, jv *out) {
     jv s;
-    if (!jv_to_str(r->msg, self, &s)) return false;
+    if (!dc_jv_to_str(r->msg, self, &s)) return false;
     bool any = false, all = true;
     for (size_t i = 0, n; i < s.u.s->len; i += n) {
-        uint32_t c = utf8_decode(s.u.s->s + i, s.u.s->len - i, &n);
+        uint32_t c = dc_utf8_decode(s.u.s->s + i, s.u.s->len - i, &n);
         if (!is_cased(c)) continue;
         any = true;
         all = all && (upper ? to_lower(c) != c : to_upper(c) != c);
     }
-    jv_release(s);
-    return *out = jv_bool(any && all), true;
+    dc_jv_release(s);
+    return *out = dc_jv_bool(any && all), true;
 }
 
 static bool t_lower(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, cased_test(r, self, false, out); }
 static bool t_upper(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)p, (void)a, cased_test(r, self, true, out); }
 
 static bool int_mod(rt *r, jv self, jv by, bool *zero) {
-    if (!jv_is_number(self) || !jv_is_number(by)) return fail(r, "divisibility needs numbers");
+    if (!dc_jv_is_number(self) || !dc_jv_is_number(by)) return fail(r, "divisibility needs numbers");
     if (self.type == JV_FLOAT || by.type == JV_FLOAT) {
-        if (jv_num(by) == 0.0) return fail(r, "float modulo by zero");
-        return *zero = fmod(jv_num(self), jv_num(by)) == 0.0, true;
+        if (dc_jv_num(by) == 0.0) return fail(r, "float modulo by zero");
+        return *zero = fmod(dc_jv_num(self), dc_jv_num(by)) == 0.0, true;
     }
     int64_t x = self.type == JV_INT ? self.u.i : self.u.b, y = by.type == JV_INT ? by.u.i : by.u.b;
     if (y == 0) return fail(r, "integer modulo by zero");
@@ -1178,22 +1178,22 @@ static bool int_mod(rt *r, jv self, jv by, bool *zero) {
 static bool t_divisibleby(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     bool zero;
     (void)a;
-    return int_mod(r, self, p[0], &zero) && (*out = jv_bool(zero), true);
+    return int_mod(r, self, p[0], &zero) && (*out = dc_jv_bool(zero), true);
 }
 static bool t_even(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     bool zero;
     (void)p, (void)a;
-    return int_mod(r, self, jv_int(2), &zero) && (*out = jv_bool(zero), true);
+    return int_mod(r, self, dc_jv_int(2), &zero) && (*out = dc_jv_bool(zero), true);
 }
 static bool t_odd(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     bool zero;
     (void)p, (void)a;
-    return int_mod(r, self, jv_int(2), &zero) && (*out = jv_bool(!zero), true);
+    return int_mod(r, self, dc_jv_int(2), &zero) && (*out = dc_jv_bool(!zero), true);
 }
 
 static bool compare_test(rt *r, jop op, jv self, jv other, jv *out) {
     bool res;
-    return rt_compare(r, op, self, other, &res) && (*out = jv_bool(res), true);
+    return dc_rt_compare(r, op, self, other, &res) && (*out = dc_jv_bool(res), true);
 }
 static bool t_eq(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)a, compare_test(r, OP_EQ, self, p[0], out); }
 static bool t_ne(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)a, compare_test(r, OP_NE, self, p[0], out); }
@@ -1206,17 +1206,17 @@ static bool t_in(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return 
 static bool t_sameas(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)r, (void)a;
     const jv o = p[0];
-    bool same = self.type == o.type && (jv_is_heap(self) ? self.u.o == o.u.o : jv_equal(self, o));
-    return *out = jv_bool(same), true;
+    bool same = self.type == o.type && (dc_jv_is_heap(self) ? self.u.o == o.u.o : dc_jv_equal(self, o));
+    return *out = dc_jv_bool(same), true;
 }
 
 static bool t_filter(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)r, (void)p, (void)a;
-    return *out = jv_bool(self.type == JV_STR && jinja_filter_id(self.u.s->s) >= 0), true;
+    return *out = dc_jv_bool(self.type == JV_STR && dc_jinja_filter_id(self.u.s->s) >= 0), true;
 }
 static bool t_test(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)r, (void)p, (void)a;
-    return *out = jv_bool(self.type == JV_STR && jinja_test_id(self.u.s->s) >= 0), true;
+    return *out = dc_jv_bool(self.type == JV_STR && dc_jinja_test_id(self.u.s->s) >= 0), true;
 }
 
 static const builtin tests[] = {
@@ -1272,25 +1272,25 @@ static bool g_range(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     if (v[2] == 0) return fail(r, "range() arg 3 must not be zero");
     double count = v[2] > 0 ? ceil(((double)v[1] - (double)v[0]) / (double)v[2]) : ceil(((double)v[0] - (double)v[1]) / -(double)v[2]);
     if (count > MAX_RANGE) return fail(r, "range too big, the sandbox blocks ranges larger than %d", MAX_RANGE);
-    if (!jv_new_list(r->msg, out, count > 0 ? (size_t)count : 0)) return false;
+    if (!dc_jv_new_list(r->msg, out, count > 0 ? (size_t)count : 0)) return false;
     for (int64_t i = 0; i < (int64_t)count; i++)
-        if (!jlist_push(r->msg, out->u.l, jv_int(v[0] + i * v[2]))) return jv_release(*out), false;
+        if (!dc_jlist_push(r->msg, out->u.l, dc_jv_int(v[0] + i * v[2]))) return dc_jv_release(*out), false;
     return true;
 }
 
 /* dict(mapping, **kw) and namespace(mapping, **kw) */
-static bool make_mapping(rt *r, const jargs *a, jv_type type, jv *out) {
+static bool make_mapping(rt *r, const jargs *a, dc_jv_type type, jv *out) {
     if (a->npos > 1 || (a->npos && a->pos[0].type != JV_DICT)) return fail(r, "expected at most one mapping argument");
-    if (!jv_new_dict(r->msg, out, type)) return false;
+    if (!dc_jv_new_dict(r->msg, out, type)) return false;
     bool ok = true;
     for (size_t i = 0; ok && a->npos && i < a->pos[0].u.d->n; i++)
-        ok = jdict_set(r->msg, out->u.d, jv_ref(a->pos[0].u.d->k[i]), jv_ref(a->pos[0].u.d->v[i]));
+        ok = dc_jdict_set(r->msg, out->u.d, dc_jv_ref(a->pos[0].u.d->k[i]), dc_jv_ref(a->pos[0].u.d->v[i]));
     for (size_t i = 0; ok && i < a->nkw; i++) {
         jv k;
-        ok = jv_new_cstr(r->msg, &k, a->names[i]) && jdict_set(r->msg, out->u.d, k, jv_ref(a->kw[i]));
+        ok = dc_jv_new_cstr(r->msg, &k, a->names[i]) && dc_jdict_set(r->msg, out->u.d, k, dc_jv_ref(a->kw[i]));
     }
-    ok = ok && (type != JV_NS || rt_track_namespace(r, *out));
-    if (!ok) jv_release(*out);
+    ok = ok && (type != JV_NS || dc_rt_track_namespace(r, *out));
+    if (!ok) dc_jv_release(*out);
     return ok;
 }
 
@@ -1300,9 +1300,9 @@ static bool g_namespace(rt *r, jv self, const jv *p, const jargs *a, jv *out) { 
 static bool g_raise_exception(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)self, (void)a, (void)out;
     jv msg;
-    if (!jv_to_str(r->msg, p[0], &msg)) return false;
+    if (!dc_jv_to_str(r->msg, p[0], &msg)) return false;
     fail(r, "%s", msg.u.s->s);
-    jv_release(msg);
+    dc_jv_release(msg);
     return false;
 }
 
@@ -1346,17 +1346,17 @@ static bool next_piece(const jstr *s, jv sep, bool from_right, bool last, size_t
     size_t n;
     if (sep.type != JV_STR) { /* runs of whitespace, ignored at the ends */
         if (!from_right)
-            while (*lo < *hi && py_isspace(utf8_decode(s->s + *lo, *hi - *lo, &n))) *lo += n;
+            while (*lo < *hi && dc_py_isspace(dc_utf8_decode(s->s + *lo, *hi - *lo, &n))) *lo += n;
         else
-            while (*hi > *lo && py_isspace((unsigned char)s->s[*hi - 1])) --*hi;
+            while (*hi > *lo && dc_py_isspace((unsigned char)s->s[*hi - 1])) --*hi;
         if (*lo >= *hi) return false;
         *plo = *lo, *phi = *hi;
         if (last) return *lo = *hi, true;
         if (!from_right) {
-            while (*lo < *hi && !py_isspace(utf8_decode(s->s + *lo, *hi - *lo, &n))) *lo += n;
+            while (*lo < *hi && !dc_py_isspace(dc_utf8_decode(s->s + *lo, *hi - *lo, &n))) *lo += n;
             *phi = *lo;
         } else {
-            while (*hi > *lo && !py_isspace((unsigned char)s->s[*hi - 1])) --*hi;
+            while (*hi > *lo && !dc_py_isspace((unsigned char)s->s[*hi - 1])) --*hi;
             *plo = *hi;
         }
         return true;
@@ -1379,14 +1379,14 @@ static bool split(rt *r, jv self, jv sep, jv maxsplit_v, bool from_right, jv *ou
     if (given(sep) && !want_str(r, sep, "separator")) return false;
     if (given(sep) && !sep.u.s->len) return fail(r, "empty separator");
     jv pieces, piece;
-    if (!jv_new_list(r->msg, &pieces, 0)) return false;
+    if (!dc_jv_new_list(r->msg, &pieces, 0)) return false;
     size_t lo = 0, hi = self.u.s->len, plo, phi;
     bool ok = true;
     for (int64_t done = 0; ok && next_piece(self.u.s, sep, from_right, maxsplit >= 0 && done >= maxsplit, &lo, &hi, &plo, &phi); done++)
-        ok = rt_charge(r, 1) && new_str(r, &piece, self.u.s->s + plo, phi - plo) && jlist_push(r->msg, pieces.u.l, piece);
+        ok = dc_rt_charge(r, 1) && new_str(r, &piece, self.u.s->s + plo, phi - plo) && dc_jlist_push(r->msg, pieces.u.l, piece);
     if (ok && from_right) ok = reversed_list(r, pieces, out);
-    else if (ok) *out = jv_ref(pieces);
-    jv_release(pieces);
+    else if (ok) *out = dc_jv_ref(pieces);
+    dc_jv_release(pieces);
     return ok;
 }
 
@@ -1403,7 +1403,7 @@ static bool affix(rt *r, jv self, jv what, bool at_end, jv *out) {
         const jstr *s = self.u.s, *x = opts[i].u.s;
         hit = x->len <= s->len && !memcmp(s->s + (at_end ? s->len - x->len : 0), x->s, x->len);
     }
-    return *out = jv_bool(hit), true;
+    return *out = dc_jv_bool(hit), true;
 }
 
 static bool m_startswith(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)a, affix(r, self, p[0], false, out); }
@@ -1412,7 +1412,7 @@ static bool m_endswith(rt *r, jv self, const jv *p, const jargs *a, jv *out) { r
 static bool remove_affix(rt *r, jv self, jv what, bool at_end, jv *out) {
     jv hit;
     if (!affix(r, self, what, at_end, &hit)) return false;
-    if (!hit.u.b) return *out = jv_ref(self), true;
+    if (!hit.u.b) return *out = dc_jv_ref(self), true;
     const size_t cut = what.u.s->len;
     return new_str(r, out, self.u.s->s + (at_end ? 0 : cut), self.u.s->len - cut);
 }
@@ -1430,7 +1430,7 @@ typedef enum { FIND, RFIND, COUNT } search_mode;
 static bool search(rt *r, jv self, jv sub, search_mode mode, jv *out) {
     if (!want_str(r, sub, "substring")) return false;
     const jstr *s = self.u.s, *x = sub.u.s;
-    if (!x->len) return *out = jv_int(mode == FIND ? 0 : mode == RFIND ? (int64_t)s->ncp : (int64_t)s->ncp + 1), true;
+    if (!x->len) return *out = dc_jv_int(mode == FIND ? 0 : mode == RFIND ? (int64_t)s->ncp : (int64_t)s->ncp + 1), true;
     int64_t count = 0;
     size_t first = SIZE_MAX, last = SIZE_MAX;
     for (size_t i = 0; i < s->len;) {
@@ -1440,12 +1440,12 @@ static bool search(rt *r, jv self, jv sub, search_mode mode, jv *out) {
         if (first == SIZE_MAX) first = at;
         last = at;
         count++;
-        if (mode == FIND || !rt_charge(r, 1)) break;
+        if (mode == FIND || !dc_rt_charge(r, 1)) break;
         i = at + (mode == COUNT ? x->len : 1); /* rfind also sees overlapping matches */
     }
     if (r->steps > DC_TPL_MAX_STEPS) return false;
     const size_t at = mode == FIND ? first : last;
-    return *out = jv_int(mode == COUNT ? count : at == SIZE_MAX ? -1 : (int64_t)utf8_count(s->s, at)), true;
+    return *out = dc_jv_int(mode == COUNT ? count : at == SIZE_MAX ? -1 : (int64_t)dc_utf8_count(s->s, at)), true;
 }
 
 static bool m_find(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)a, search(r, self, p[0], FIND, out); }
@@ -1456,59 +1456,59 @@ static bool char_class(jv self, bool (*pred)(uint32_t)) {
     const jstr *s = self.u.s;
     if (!s->len) return false;
     for (size_t i = 0, n; i < s->len; i += n)
-        if (!pred(utf8_decode(s->s + i, s->len - i, &n))) return false;
+        if (!pred(dc_utf8_decode(s->s + i, s->len - i, &n))) return false;
     return true;
 }
 static bool is_alnum_cp(uint32_t c) { return is_alpha_cp(c) || is_digit_cp(c); }
-static bool m_isalpha(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(char_class(self, is_alpha_cp)), true; }
-static bool m_isdigit(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(char_class(self, is_digit_cp)), true; }
-static bool m_isalnum(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(char_class(self, is_alnum_cp)), true; }
-static bool m_isspace(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = jv_bool(char_class(self, py_isspace)), true; }
+static bool m_isalpha(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(char_class(self, is_alpha_cp)), true; }
+static bool m_isdigit(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(char_class(self, is_digit_cp)), true; }
+static bool m_isalnum(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(char_class(self, is_alnum_cp)), true; }
+static bool m_isspace(rt *r, jv self, const jv *p, const jargs *a, jv *out) { return (void)r, (void)p, (void)a, *out = dc_jv_bool(char_class(self, dc_py_isspace)), true; }
 
 static bool m_join(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
     jv items;
-    if (!jinja_iter_list(r, p[0], &items)) return false;
+    if (!dc_jinja_iter_list(r, p[0], &items)) return false;
     jbuf b = NEW_BUF;
     bool ok = true;
     for (size_t i = 0; ok && i < items.u.l->n; i++) {
         const jv v = items.u.l->v[i];
-        if (v.type != JV_STR) ok = fail(r, "sequence item %zu: expected str instance, %s found", i, jv_type_name(v));
+        if (v.type != JV_STR) ok = fail(r, "sequence item %zu: expected str instance, %s found", i, dc_jv_type_name(v));
         else ok = (!i || put(r, &b, self.u.s->s, self.u.s->len)) && put(r, &b, v.u.s->s, v.u.s->len);
     }
-    jv_release(items);
+    dc_jv_release(items);
     return finish(r, &b, ok, out);
 }
 
 static bool m_list_count(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)r, (void)a;
     int64_t n = 0;
-    for (size_t i = 0; i < self.u.l->n; i++) n += jv_equal(self.u.l->v[i], p[0]);
-    return *out = jv_int(n), true;
+    for (size_t i = 0; i < self.u.l->n; i++) n += dc_jv_equal(self.u.l->v[i], p[0]);
+    return *out = dc_jv_int(n), true;
 }
 
 static bool m_list_index(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)a;
     for (size_t i = 0; i < self.u.l->n; i++)
-        if (jv_equal(self.u.l->v[i], p[0])) return *out = jv_int((int64_t)i), true;
+        if (dc_jv_equal(self.u.l->v[i], p[0])) return *out = dc_jv_int((int64_t)i), true;
     return fail(r, "value is not in list");
 }
 
 static bool m_get(rt *r, jv self, const jv *p, const jargs *a, jv *out) {
     (void)r, (void)a;
-    const jv *v = jdict_get(self.u.d, p[0]);
-    return *out = v ? jv_ref(*v) : p[1].type != JV_UNDEF ? jv_ref(p[1]) : jv_none(), true;
+    const jv *v = dc_jdict_get(self.u.d, p[0]);
+    return *out = v ? dc_jv_ref(*v) : p[1].type != JV_UNDEF ? dc_jv_ref(p[1]) : dc_jv_none(), true;
 }
 
 /* dict.keys() / values() / items() */
 static bool dict_view(rt *r, jv self, int what, jv *out) {
     const jdict *d = self.u.d;
-    if (!jv_new_list(r->msg, out, d->n)) return false;
+    if (!dc_jv_new_list(r->msg, out, d->n)) return false;
     out->u.l->kind = (uint8_t)(JL_KEYS + what);
     for (size_t i = 0; i < d->n; i++) {
         jv v;
-        bool ok = what == 2 ? new_pair(r, d->k[i], d->v[i], &v) : (v = jv_ref(what ? d->v[i] : d->k[i]), true);
-        if (!ok || !jlist_push(r->msg, out->u.l, v)) return jv_release(*out), false;
+        bool ok = what == 2 ? new_pair(r, d->k[i], d->v[i], &v) : (v = dc_jv_ref(what ? d->v[i] : d->k[i]), true);
+        if (!ok || !dc_jlist_push(r->msg, out->u.l, v)) return dc_jv_release(*out), false;
     }
     return true;
 }
@@ -1565,11 +1565,11 @@ static int find(const builtin *t, int n, const char *name, int type) {
     return -1;
 }
 
-int jinja_filter_id(const char *name) { return find(filters, COUNT(filters), name, -1); }
-int jinja_test_id(const char *name) { return find(tests, COUNT(tests), name, -1); }
-int jinja_global_id(const char *name) { return find(globals, COUNT(globals), name, -1); }
+int dc_jinja_filter_id(const char *name) { return find(filters, COUNT(filters), name, -1); }
+int dc_jinja_test_id(const char *name) { return find(tests, COUNT(tests), name, -1); }
+int dc_jinja_global_id(const char *name) { return find(globals, COUNT(globals), name, -1); }
 
-jv jinja_global_value(int id) {
+jv dc_jinja_global_value(int id) {
     /* immortal and never written, so renders in several threads can share them */
 #define GLOBAL_FN(i) {.h = {-1}, .kind = FN_GLOBAL, .id = i, .self = {.type = JV_NONE}}
     static jfunc fns[] = {GLOBAL_FN(0), GLOBAL_FN(1), GLOBAL_FN(2), GLOBAL_FN(3), GLOBAL_FN(4)};
@@ -1577,11 +1577,11 @@ jv jinja_global_value(int id) {
     _Static_assert(sizeof fns / sizeof fns[0] == sizeof globals / sizeof globals[0], "one function object per global");
     return (jv){.type = JV_FUNC, .u.fn = &fns[id]};
 }
-int jinja_method_id(jv_type type, const char *name) {
+int dc_jinja_method_id(dc_jv_type type, const char *name) {
     return type == JV_STR || type == JV_LIST || type == JV_DICT ? find(methods, COUNT(methods), name, type) : -1;
 }
 
-const char *jinja_builtin_name(jfunc_kind kind, int id) {
+const char *dc_jinja_builtin_name(jfunc_kind kind, int id) {
     return kind == FN_GLOBAL ? globals[id].name : kind == FN_METHOD ? methods[id].name : "cycle";
 }
 
@@ -1592,7 +1592,7 @@ static bool call(rt *r, const builtin *b, jv self, const jargs *a, jv *out) {
     if (!b->variadic) {
         while (np < MAX_PARAMS && b->params[np]) np++;
         if (a->npos > np) return fail(r, "%s() takes at most %zu argument(s), %zu given", b->name, np, a->npos);
-        for (size_t i = 0; i < np; i++) p[i] = i < a->npos ? a->pos[i] : jv_undef(NULL, JV_UNDEF);
+        for (size_t i = 0; i < np; i++) p[i] = i < a->npos ? a->pos[i] : dc_jv_undef(NULL, JV_UNDEF);
         for (size_t i = 0; i < a->nkw; i++) {
             size_t k = 0;
             while (k < np && strcmp(b->params[k], a->names[i])) k++;
@@ -1604,11 +1604,11 @@ static bool call(rt *r, const builtin *b, jv self, const jargs *a, jv *out) {
     return b->fn(r, self, p, a, out);
 }
 
-bool jinja_filter(rt *r, int id, jv input, const jargs *a, jv *out) { return call(r, &filters[id], input, a, out); }
-bool jinja_global(rt *r, int id, const jargs *a, jv *out) { return call(r, &globals[id], jv_none(), a, out); }
-bool jinja_method(rt *r, int id, jv self, const jargs *a, jv *out) { return call(r, &methods[id], self, a, out); }
+bool dc_jinja_filter(rt *r, int id, jv input, const jargs *a, jv *out) { return call(r, &filters[id], input, a, out); }
+bool dc_jinja_global(rt *r, int id, const jargs *a, jv *out) { return call(r, &globals[id], dc_jv_none(), a, out); }
+bool dc_jinja_method(rt *r, int id, jv self, const jargs *a, jv *out) { return call(r, &methods[id], self, a, out); }
 
-bool jinja_test(rt *r, int id, jv input, const jargs *a, bool *result) {
+bool dc_jinja_test(rt *r, int id, jv input, const jargs *a, bool *result) {
     jv v;
     if (!call(r, &tests[id], input, a, &v)) return false;
     *result = v.u.b;

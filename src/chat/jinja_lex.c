@@ -63,7 +63,7 @@ static jtok *push(lexer *lx, jtok_type type, int32_t line, int32_t col) {
 
 static size_t skip_ws(const char *s, size_t len, size_t pos) {
     size_t n;
-    while (pos < len && py_isspace(utf8_decode(s + pos, len - pos, &n))) pos += n;
+    while (pos < len && dc_py_isspace(dc_utf8_decode(s + pos, len - pos, &n))) pos += n;
     return pos;
 }
 
@@ -72,7 +72,7 @@ static size_t rstrip_end(const char *s, size_t start, size_t end) {
     while (end > start) {
         size_t p = end - 1, n;
         while (p > start && ((unsigned char)s[p] & 0xC0) == 0x80) p--;
-        if (!py_isspace(utf8_decode(s + p, end - p, &n))) break;
+        if (!dc_py_isspace(dc_utf8_decode(s + p, end - p, &n))) break;
         end = p;
     }
     return end;
@@ -92,7 +92,7 @@ static bool emit_text(lexer *lx, size_t start, size_t end, char sign, bool lstri
     if (keep > start) {
         jtok *t = push(lx, T_DATA, lx->line, lx->col);
         if (!t) return false;
-        if (!arena_str(lx->a, &t->value, lx->src + start, keep - start)) return dc_err(lx->err, "out of memory"), false;
+        if (!dc_arena_str(lx->a, &t->value, lx->src + start, keep - start)) return dc_err(lx->err, "out of memory"), false;
     }
     advance(lx, end);
     return true;
@@ -168,7 +168,7 @@ static bool lex_number(lexer *lx, jtok *t) {
             if (s[i] != '_') buf[n++] = s[i];
         buf[n] = '\0';
         t->type = T_FLOAT;
-        t->value = jv_float(strtod(buf, NULL));
+        t->value = dc_jv_float(strtod(buf, NULL));
     } else {
         int base;
         end = int_end(s, lx->len, p, &base);
@@ -180,7 +180,7 @@ static bool lex_number(lexer *lx, jtok *t) {
             v = v * (uint64_t)base + d;
         }
         t->type = T_INT;
-        t->value = jv_int((int64_t)v);
+        t->value = dc_jv_int((int64_t)v);
     }
     advance(lx, end);
     return true;
@@ -193,7 +193,7 @@ static bool decode_escape(lexer *lx, jtok *t, jbuf *b, size_t end, size_t *i) {
     char c = s[*i], u8[4];
     const char *hit = c ? strchr(simple_in, c) : NULL;
     if (c == '\n') return ++*i, true;
-    if (hit) return ++*i, jbuf_put(lx->err, b, &simple_out[hit - simple_in], 1);
+    if (hit) return ++*i, dc_jbuf_put(lx->err, b, &simple_out[hit - simple_in], 1);
     uint32_t cp = 0;
     size_t digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : 0;
     if (digits) {
@@ -212,15 +212,15 @@ static bool decode_escape(lexer *lx, jtok *t, jbuf *b, size_t end, size_t *i) {
         /* Python first turns the non-ASCII character into a \x/\u/\U escape,
          * so the backslash escapes only that escape's own backslash */
         size_t n;
-        cp = utf8_decode(s + *i, end - *i, &n);
+        cp = dc_utf8_decode(s + *i, end - *i, &n);
         char tmp[16];
         int w = snprintf(tmp, sizeof tmp, cp < 0x100 ? "\\x%02x" : cp < 0x10000 ? "\\u%04x" : "\\U%08x", (unsigned)cp);
         *i += n;
-        return jbuf_put(lx->err, b, tmp, (size_t)w);
+        return dc_jbuf_put(lx->err, b, tmp, (size_t)w);
     } else {
-        return jbuf_put(lx->err, b, "\\", 1); /* unknown escape: kept as written */
+        return dc_jbuf_put(lx->err, b, "\\", 1); /* unknown escape: kept as written */
     }
-    return jbuf_put(lx->err, b, u8, utf8_encode(cp, u8));
+    return dc_jbuf_put(lx->err, b, u8, dc_utf8_encode(cp, u8));
 }
 
 static bool lex_string(lexer *lx, jtok *t) {
@@ -234,12 +234,12 @@ static bool lex_string(lexer *lx, jtok *t) {
     for (size_t i = lx->pos + 1; ok && i < end;) {
         size_t j = i;
         while (j < end && s[j] != '\\') j++;
-        ok = jbuf_put(lx->err, &b, s + i, j - i);
+        ok = dc_jbuf_put(lx->err, &b, s + i, j - i);
         i = j + 1;
         if (ok && j < end) ok = decode_escape(lx, t, &b, end, &i);
     }
-    ok = ok && arena_str(lx->a, &t->value, b.p ? b.p : "", b.n);
-    jbuf_free(&b);
+    ok = ok && dc_arena_str(lx->a, &t->value, b.p ? b.p : "", b.n);
+    dc_jbuf_free(&b);
     if (!ok) return lx->err[0] ? false : (dc_err(lx->err, "out of memory"), false);
     t->type = T_STRING;
     advance(lx, end + 1);
@@ -250,7 +250,7 @@ static bool lex_name(lexer *lx, jtok *t) {
     size_t end = lx->pos;
     while (end < lx->len && (is_name_start(lx->src[end]) || is_digit(lx->src[end]))) end++;
     t->type = T_NAME;
-    if (!(t->name = arena_strdup(lx->a, lx->src + lx->pos, end - lx->pos))) return dc_err(lx->err, "out of memory"), false;
+    if (!(t->name = dc_arena_strdup(lx->a, lx->src + lx->pos, end - lx->pos))) return dc_err(lx->err, "out of memory"), false;
     advance(lx, end);
     return true;
 }
@@ -406,7 +406,7 @@ static bool lex_raw(lexer *lx, size_t body, int32_t line, int32_t col) {
     return fail(lx, line, col, "missing end of raw directive");
 }
 
-bool jinja_lex(arena *a, const char *src, size_t len, jtok **toks, size_t *n, char *err) {
+bool dc_jinja_lex(arena *a, const char *src, size_t len, jtok **toks, size_t *n, char *err) {
     lexer lx = {.a = a, .src = src, .len = len, .line = 1, .col = 1, .line_starting = true, .err = err};
     bool ok = true;
     while (ok && lx.pos < len) {

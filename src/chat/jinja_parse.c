@@ -86,7 +86,7 @@ static bool expect_type(parser *p, jtok_type type, const char *what) {
 }
 
 static jnode *mk(parser *p, jnode_kind kind, const jtok *at) {
-    jnode *n = arena_alloc(p->a, sizeof *n);
+    jnode *n = dc_arena_alloc(p->a, sizeof *n);
     if (!n) return oom(p);
     n->kind = (uint8_t)kind;
     n->line = at->line;
@@ -112,7 +112,7 @@ static jnode *mk2(parser *p, jnode_kind kind, const jtok *at, jnode *a, jnode *b
 static bool push_node(parser *p, nvec *v, jnode *n) {
     if (v->l.n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 4;
-        jnode **arr = arena_alloc(p->a, nc * sizeof *arr);
+        jnode **arr = dc_arena_alloc(p->a, nc * sizeof *arr);
         if (!arr) return oom(p), false;
         if (v->l.n) memcpy(arr, v->l.v, v->l.n * sizeof *arr);
         v->l.v = arr;
@@ -130,7 +130,7 @@ static bool add(parser *p, nvec *v, jnode *n) { return n && push_node(p, v, n); 
  * grow in step. */
 static bool add_name(parser *p, const char ***names, size_t n, size_t cap, const char *name) {
     if (n == cap) {
-        const char **arr = arena_alloc(p->a, (cap ? cap * 2 : 4) * sizeof *arr);
+        const char **arr = dc_arena_alloc(p->a, (cap ? cap * 2 : 4) * sizeof *arr);
         if (!arr) return oom(p), false;
         if (n) memcpy(arr, *names, n * sizeof *arr);
         *names = arr;
@@ -204,7 +204,7 @@ static const char *parse_dotted_name(parser *p) {
         const jtok *part = cur(p);
         if (!expect_type(p, T_NAME, "a name")) return NULL;
         size_t a = strlen(name), b = strlen(part->name);
-        char *joined = arena_alloc(p->a, a + b + 2);
+        char *joined = dc_arena_alloc(p->a, a + b + 2);
         if (!joined) return oom(p);
         memcpy(joined, name, a);
         joined[a] = '.';
@@ -222,7 +222,7 @@ static jnode *parse_filter(parser *p, jnode *input, bool start_inline) {
         jnode *n = mk(p, N_FILTER, cur(p));
         if (!n || !(n->name = parse_dotted_name(p))) return NULL;
         n->a = input;
-        n->builtin = jinja_filter_id(n->name);
+        n->builtin = dc_jinja_filter_id(n->name);
         if (is_op(cur(p), OP_LPAREN) && !parse_call_args(p, n)) return NULL;
         input = n;
     }
@@ -239,7 +239,7 @@ static jnode *parse_test(parser *p, jnode *input) {
     jnode *n = mk(p, N_TEST, is);
     if (!n || !(n->name = parse_dotted_name(p))) return NULL;
     n->a = input;
-    n->builtin = jinja_test_id(n->name);
+    n->builtin = dc_jinja_test_id(n->name);
     const jtok *t = cur(p);
     if (is_op(t, OP_LPAREN)) {
         if (!parse_call_args(p, n)) return NULL;
@@ -352,7 +352,7 @@ static jnode *parse_primary(parser *p) {
         bool is_none = !strcmp(t->name, "none") || !strcmp(t->name, "None");
         if (!(n = mk(p, is_true || is_false || is_none ? N_CONST : N_NAME, t))) return NULL;
         n->name = t->name;
-        n->value = is_none ? jv_none() : jv_bool(is_true);
+        n->value = is_none ? dc_jv_none() : dc_jv_bool(is_true);
         return n;
     }
     if (t->type == T_STRING) {
@@ -360,13 +360,13 @@ static jnode *parse_primary(parser *p) {
         n->value = next(p)->value;
         if (cur(p)->type != T_STRING) return n;
         jbuf b = {.limit = DC_TPL_MAX_OUTPUT}; /* adjacent literals concatenate */
-        bool ok = jbuf_put(p->err, &b, n->value.u.s->s, n->value.u.s->len);
+        bool ok = dc_jbuf_put(p->err, &b, n->value.u.s->s, n->value.u.s->len);
         while (ok && cur(p)->type == T_STRING) {
             const jstr *more = next(p)->value.u.s;
-            ok = jbuf_put(p->err, &b, more->s, more->len);
+            ok = dc_jbuf_put(p->err, &b, more->s, more->len);
         }
-        ok = ok && arena_str(p->a, &n->value, b.p, b.n);
-        jbuf_free(&b);
+        ok = ok && dc_arena_str(p->a, &n->value, b.p, b.n);
+        dc_jbuf_free(&b);
         return ok ? n : p->err[0] ? NULL : oom(p);
     }
     if (t->type == T_INT || t->type == T_FLOAT) {
@@ -462,7 +462,7 @@ static jnode *parse_compare(parser *p) {
     n->a = first;
     for (; op >= 0; op = compare_op(p)) {
         if (rhs.l.n == cap) {
-            uint8_t *grown = arena_alloc(p->a, cap ? cap * 2 : 4);
+            uint8_t *grown = dc_arena_alloc(p->a, cap ? cap * 2 : 4);
             if (!grown) return oom(p);
             if (cap) memcpy(grown, ops, cap);
             ops = grown;
@@ -793,7 +793,7 @@ static bool subparse(parser *p, const char *const *end_names, jnodes *body) {
 /* Python splits lines at \r\n, \r and \n, drops one trailing newline
  * (keep_trailing_newline=False) and joins them with \n. */
 static char *normalize_newlines(arena *a, const char *src, size_t len, size_t *out_len) {
-    char *s = arena_alloc(a, len + 1);
+    char *s = dc_arena_alloc(a, len + 1);
     size_t n = 0;
     if (!s) return NULL;
     for (size_t i = 0; i < len; i++) {
@@ -817,9 +817,9 @@ dc_template *dc_template_parse(const char *src, size_t len, char err[DC_ERR_LEN]
     err[0] = '\0';
     const char *s = normalize_newlines(&t->mem, src ? src : "", src ? len : 0, &n);
     if (!s) dc_err(err, "out of memory");
-    else if (jinja_lex(&t->mem, s, n, &toks, &ntoks, err)) {
+    else if (dc_jinja_lex(&t->mem, s, n, &toks, &ntoks, err)) {
         parser p = {.a = &t->mem, .t = toks, .err = err};
-        if (subparse(&p, NULL, &t->body)) jinja_analyze_scopes(t, err);
+        if (subparse(&p, NULL, &t->body)) dc_jinja_analyze_scopes(t, err);
     }
     free(toks);
     if (err[0]) {
@@ -831,6 +831,6 @@ dc_template *dc_template_parse(const char *src, size_t len, char err[DC_ERR_LEN]
 
 void dc_template_free(dc_template *t) {
     if (!t) return;
-    arena_free(&t->mem);
+    dc_arena_free(&t->mem);
     free(t);
 }

@@ -262,7 +262,7 @@ static bool analyze_scope(analyzer *z, const symtab *parent, const jnode *owner,
     size_t n = 0;
     for (size_t i = 0; ok && i < s.n; i++) n += s.refs[i].kind == REF_UNDEFINED;
     if (ok && n) {
-        out->names = arena_alloc(z->a, n * sizeof *out->names);
+        out->names = dc_arena_alloc(z->a, n * sizeof *out->names);
         if (!out->names) ok = oom(z);
         for (size_t i = 0; ok && i < s.n; i++)
             if (s.refs[i].kind == REF_UNDEFINED) out->names[out->n++] = s.refs[i].name;
@@ -273,7 +273,7 @@ static bool analyze_scope(analyzer *z, const symtab *parent, const jnode *owner,
     return ok;
 }
 
-bool jinja_analyze_scopes(dc_template *t, char *err) {
+bool dc_jinja_analyze_scopes(dc_template *t, char *err) {
     analyzer z = {.a = &t->mem, .err = err};
     return analyze_scope(&z, NULL, NULL, &t->body, false, &t->decl);
 }

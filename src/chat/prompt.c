@@ -5,12 +5,12 @@
 #include <string.h>
 
 /* The built-in template for a tokenizer family (`tokenizer.ggml.pre`). */
-static const char *builtin_for(const gguf_file *f) {
-    gguf_str pre = {0};
+static const char *builtin_for(const dc_gguf_file *f) {
+    dc_gguf_str pre = {0};
     char err[DC_ERR_LEN];
-    if (gguf_get_str(f, "tokenizer.ggml.pre", &pre, err) == 1) {
-        if (gguf_str_eq(pre, "llama-bpe") || gguf_str_eq(pre, "llama3")) return "llama3";
-        if (gguf_str_eq(pre, "deepseek-v3") || gguf_str_eq(pre, "deepseek-llm")) return "deepseek";
+    if (dc_gguf_get_str(f, "tokenizer.ggml.pre", &pre, err) == 1) {
+        if (dc_gguf_str_eq(pre, "llama-bpe") || dc_gguf_str_eq(pre, "llama3")) return "llama3";
+        if (dc_gguf_str_eq(pre, "deepseek-v3") || dc_gguf_str_eq(pre, "deepseek-llm")) return "deepseek";
     }
     return "chatml";
 }
@@ -26,16 +26,16 @@ static char *token_text(const dc_tokenizer *t, int32_t id) {
     return s;
 }
 
-bool dc_chat_format_load(dc_chat_format *cf, const gguf_file *f, const dc_tokenizer *t, char err[DC_ERR_LEN]) {
+bool dc_chat_format_load(dc_chat_format *cf, const dc_gguf_file *f, const dc_tokenizer *t, char err[DC_ERR_LEN]) {
     *cf = (dc_chat_format){0};
-    gguf_str src = {0};
+    dc_gguf_str src = {0};
     char msg[DC_ERR_LEN];
-    const int r = gguf_get_str(f, "tokenizer.chat_template", &src, msg);
+    const int r = dc_gguf_get_str(f, "tokenizer.chat_template", &src, msg);
     if (r < 0) return dc_err(err, "%s", msg);
     if (r == 1) {
         cf->source = "model";
         cf->tpl = dc_template_parse(src.ptr, (size_t)src.len, msg);
-        if (!cf->tpl) return dc_err(err, "%s: tokenizer.chat_template: %s", gguf_path(f), msg);
+        if (!cf->tpl) return dc_err(err, "%s: tokenizer.chat_template: %s", dc_gguf_path(f), msg);
     } else {
         cf->source = builtin_for(f);
         const char *b = dc_template_builtin(cf->source);

@@ -29,7 +29,7 @@ typedef struct {
 /* Loads the template of the model file f (tokenizer t supplies the special
  * token texts and, for files without a template, the family). false + message
  * when the file's template does not parse. */
-bool dc_chat_format_load(dc_chat_format *cf, const gguf_file *f, const dc_tokenizer *t, char err[DC_ERR_LEN]);
+bool dc_chat_format_load(dc_chat_format *cf, const dc_gguf_file *f, const dc_tokenizer *t, char err[DC_ERR_LEN]);
 void dc_chat_format_free(dc_chat_format *cf);
 
 /* Renders messages (a JSON array of {role, content, ...}). enable_thinking:

@@ -21,16 +21,16 @@ static bool oom(char *err) { return dc_err(err, "out of memory"), false; }
 
 /* ------------------------------------------------------------ refcounts */
 
-void jv_retain(jv v) {
-    if (jv_is_heap(v) && v.u.o->rc >= 0) v.u.o->rc++;
+void dc_jv_retain(jv v) {
+    if (dc_jv_is_heap(v) && v.u.o->rc >= 0) v.u.o->rc++;
 }
 
 static void release_all(jv *v, size_t n) {
-    for (size_t i = 0; i < n; i++) jv_release(v[i]);
+    for (size_t i = 0; i < n; i++) dc_jv_release(v[i]);
 }
 
-void jv_release(jv v) {
-    if (!jv_is_heap(v) || v.u.o->rc < 0 || --v.u.o->rc > 0) return;
+void dc_jv_release(jv v) {
+    if (!dc_jv_is_heap(v) || v.u.o->rc < 0 || --v.u.o->rc > 0) return;
     switch (v.type) {
     case JV_LIST:
         release_all(v.u.l->v, v.u.l->n);
@@ -38,13 +38,13 @@ void jv_release(jv v) {
         break;
     case JV_DICT:
     case JV_NS:
-        jdict_clear(v.u.d);
+        dc_jdict_clear(v.u.d);
         break;
     case JV_FUNC:
-        jv_release(v.u.fn->self);
+        dc_jv_release(v.u.fn->self);
         break;
     case JV_LOOP:
-        jv_release(v.u.lp->items);
+        dc_jv_release(v.u.lp->items);
         break;
     default:
         break;
@@ -54,7 +54,7 @@ void jv_release(jv v) {
 
 /* ------------------------------------------------------------ construction */
 
-bool jv_new_str(char *err, jv *out, const char *s, size_t n) {
+bool dc_jv_new_str(char *err, jv *out, const char *s, size_t n) {
     if (n > DC_TPL_MAX_OUTPUT) return dc_err(err, "string of %zu bytes exceeds the limit of %u", n, DC_TPL_MAX_OUTPUT), false;
     jstr *p = malloc(sizeof *p + n + 1);
     if (!p) return oom(err);
@@ -62,12 +62,12 @@ bool jv_new_str(char *err, jv *out, const char *s, size_t n) {
     p->len = n;
     if (n) memcpy(p->s, s, n);
     p->s[n] = '\0';
-    p->ncp = utf8_count(p->s, n);
+    p->ncp = dc_utf8_count(p->s, n);
     *out = (jv){.type = JV_STR, .u.s = p};
     return true;
 }
 
-bool jv_new_list(char *err, jv *out, size_t cap) {
+bool dc_jv_new_list(char *err, jv *out, size_t cap) {
     jlist *l = calloc(1, sizeof *l);
     if (!l) return oom(err);
     l->h.rc = 1;
@@ -103,16 +103,16 @@ static bool grow(char *err, void **arr, size_t n, size_t *cap, size_t sz) {
     return true;
 }
 
-bool jlist_push(char *err, jlist *l, jv v) {
+bool dc_jlist_push(char *err, jlist *l, jv v) {
     if (!note_depth(err, &l->depth, v) || !grow(err, (void **)&l->v, l->n, &l->cap, sizeof *l->v)) {
-        jv_release(v);
+        dc_jv_release(v);
         return false;
     }
     l->v[l->n++] = v;
     return true;
 }
 
-bool jv_new_dict(char *err, jv *out, jv_type type) {
+bool dc_jv_new_dict(char *err, jv *out, dc_jv_type type) {
     jdict *d = calloc(1, sizeof *d);
     if (!d) return oom(err);
     d->h.rc = 1;
@@ -120,13 +120,13 @@ bool jv_new_dict(char *err, jv *out, jv_type type) {
     return true;
 }
 
-jv *jdict_get(const jdict *d, jv key) {
+jv *dc_jdict_get(const jdict *d, jv key) {
     for (size_t i = 0; i < d->n; i++)
-        if (jv_equal(d->k[i], key)) return &d->v[i];
+        if (dc_jv_equal(d->k[i], key)) return &d->v[i];
     return NULL;
 }
 
-jv *jdict_get_name(const jdict *d, const char *name) {
+jv *dc_jdict_get_name(const jdict *d, const char *name) {
     size_t n = strlen(name);
     for (size_t i = 0; i < d->n; i++) {
         const jv k = d->k[i];
@@ -135,17 +135,17 @@ jv *jdict_get_name(const jdict *d, const char *name) {
     return NULL;
 }
 
-bool jdict_set(char *err, jdict *d, jv k, jv v) {
+bool dc_jdict_set(char *err, jdict *d, jv k, jv v) {
     if (k.type == JV_LIST || k.type == JV_DICT || k.type == JV_UNDEF) {
-        dc_err(err, "unhashable type: '%s'", jv_type_name(k));
+        dc_err(err, "unhashable type: '%s'", dc_jv_type_name(k));
         goto fail;
     }
-    jv *slot = jdict_get(d, k);
+    jv *slot = dc_jdict_get(d, k);
     if (slot) {
         if (!note_depth(err, &d->depth, v)) goto fail;
-        jv_release(*slot);
+        dc_jv_release(*slot);
         *slot = v;
-        jv_release(k);
+        dc_jv_release(k);
         return true;
     }
     size_t cap = d->cap;
@@ -156,12 +156,12 @@ bool jdict_set(char *err, jdict *d, jv k, jv v) {
     d->v[d->n++] = v;
     return true;
 fail:
-    jv_release(k);
-    jv_release(v);
+    dc_jv_release(k);
+    dc_jv_release(v);
     return false;
 }
 
-void jdict_clear(jdict *d) {
+void dc_jdict_clear(jdict *d) {
     size_t n = d->n;
     jv *k = d->k, *v = d->v;
     d->n = d->cap = 0;
@@ -172,13 +172,13 @@ void jdict_clear(jdict *d) {
     free(v);
 }
 
-bool jv_new_func(char *err, jv *out, jfunc_kind kind, int id, jv self, const struct jnode *node) {
+bool dc_jv_new_func(char *err, jv *out, jfunc_kind kind, int id, jv self, const struct jnode *node) {
     jfunc *f = calloc(1, sizeof *f);
     if (!f) return oom(err);
     f->h.rc = 1;
     f->kind = (uint8_t)kind;
     f->id = id;
-    f->self = jv_ref(self);
+    f->self = dc_jv_ref(self);
     f->node = node;
     *out = (jv){.type = JV_FUNC, .u.fn = f};
     return true;
@@ -186,7 +186,7 @@ bool jv_new_func(char *err, jv *out, jfunc_kind kind, int id, jv self, const str
 
 /* ------------------------------------------------------------ semantics */
 
-bool jv_truthy(jv v) {
+bool dc_jv_truthy(jv v) {
     switch (v.type) {
     case JV_UNDEF:
     case JV_NONE: return false;
@@ -200,15 +200,15 @@ bool jv_truthy(jv v) {
     }
 }
 
-double jv_num(jv v) {
+double dc_jv_num(jv v) {
     return v.type == JV_FLOAT ? v.u.f : v.type == JV_INT ? (double)v.u.i : (double)v.u.b;
 }
 
 static int64_t int_of(jv v) { return v.type == JV_INT ? v.u.i : v.u.b; }
 
-bool jv_equal(jv a, jv b) {
-    if (jv_is_number(a) && jv_is_number(b))
-        return a.type != JV_FLOAT && b.type != JV_FLOAT ? int_of(a) == int_of(b) : jv_num(a) == jv_num(b);
+bool dc_jv_equal(jv a, jv b) {
+    if (dc_jv_is_number(a) && dc_jv_is_number(b))
+        return a.type != JV_FLOAT && b.type != JV_FLOAT ? int_of(a) == int_of(b) : dc_jv_num(a) == dc_jv_num(b);
     if (a.type != b.type) return false;
     switch (a.type) {
     case JV_UNDEF:
@@ -217,25 +217,25 @@ bool jv_equal(jv a, jv b) {
     case JV_LIST:
         if (a.u.l->kind != b.u.l->kind || a.u.l->n != b.u.l->n || a.u.l->kind >= JL_ITER) return a.u.l == b.u.l;
         for (size_t i = 0; i < a.u.l->n; i++)
-            if (!jv_equal(a.u.l->v[i], b.u.l->v[i])) return false;
+            if (!dc_jv_equal(a.u.l->v[i], b.u.l->v[i])) return false;
         return true;
     case JV_DICT:
         if (a.u.d->n != b.u.d->n) return false;
         for (size_t i = 0; i < a.u.d->n; i++) {
-            const jv *other = jdict_get(b.u.d, a.u.d->k[i]);
-            if (!other || !jv_equal(a.u.d->v[i], *other)) return false;
+            const jv *other = dc_jdict_get(b.u.d, a.u.d->k[i]);
+            if (!other || !dc_jv_equal(a.u.d->v[i], *other)) return false;
         }
         return true;
     default: return a.u.o == b.u.o;
     }
 }
 
-bool jv_compare(char *err, jv a, jv b, int *cmp) {
-    if (jv_is_number(a) && jv_is_number(b)) {
+bool dc_jv_compare(char *err, jv a, jv b, int *cmp) {
+    if (dc_jv_is_number(a) && dc_jv_is_number(b)) {
         if (a.type != JV_FLOAT && b.type != JV_FLOAT) {
             *cmp = (int_of(a) > int_of(b)) - (int_of(a) < int_of(b));
         } else {
-            double x = jv_num(a), y = jv_num(b);
+            double x = dc_jv_num(a), y = dc_jv_num(b);
             *cmp = (x > y) - (x < y);
         }
         return true;
@@ -248,16 +248,16 @@ bool jv_compare(char *err, jv a, jv b, int *cmp) {
     }
     if (a.type == JV_LIST && b.type == JV_LIST && a.u.l->kind == b.u.l->kind && a.u.l->kind < JL_ITER) {
         for (size_t i = 0; i < a.u.l->n && i < b.u.l->n; i++) {
-            if (jv_equal(a.u.l->v[i], b.u.l->v[i])) continue;
-            return jv_compare(err, a.u.l->v[i], b.u.l->v[i], cmp);
+            if (dc_jv_equal(a.u.l->v[i], b.u.l->v[i])) continue;
+            return dc_jv_compare(err, a.u.l->v[i], b.u.l->v[i], cmp);
         }
         *cmp = (a.u.l->n > b.u.l->n) - (a.u.l->n < b.u.l->n);
         return true;
     }
-    return dc_err(err, "cannot compare '%s' with '%s'", jv_type_name(a), jv_type_name(b)), false;
+    return dc_err(err, "cannot compare '%s' with '%s'", dc_jv_type_name(a), dc_jv_type_name(b)), false;
 }
 
-const char *jv_type_name(jv v) {
+const char *dc_jv_type_name(jv v) {
     switch (v.type) {
     case JV_UNDEF: return "Undefined";
     case JV_NONE: return "NoneType";
@@ -276,7 +276,7 @@ const char *jv_type_name(jv v) {
     }
 }
 
-int64_t jv_len(jv v) {
+int64_t dc_jv_len(jv v) {
     switch (v.type) {
     case JV_UNDEF: return 0;
     case JV_STR: return (int64_t)v.u.s->ncp;
@@ -290,30 +290,30 @@ int64_t jv_len(jv v) {
 
 static bool is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 
-size_t utf8_count(const char *s, size_t n) {
+size_t dc_utf8_count(const char *s, size_t n) {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) count += i == 0 || !is_cont((unsigned char)s[i]);
     return count;
 }
 
-size_t utf8_next(const char *s, size_t n, size_t pos) {
+size_t dc_utf8_next(const char *s, size_t n, size_t pos) {
     if (pos < n) pos++;
     while (pos < n && is_cont((unsigned char)s[pos])) pos++;
     return pos;
 }
 
-uint32_t utf8_decode(const char *s, size_t n, size_t *len) {
+uint32_t dc_utf8_decode(const char *s, size_t n, size_t *len) {
     const unsigned char *u = (const unsigned char *)s;
     size_t need = u[0] < 0x80 ? 0 : u[0] >= 0xF0 ? 3 : u[0] >= 0xE0 ? 2 : u[0] >= 0xC0 ? 1 : 0;
     uint32_t cp = need == 0 ? u[0] : u[0] & (0x3Fu >> need);
     size_t i = 1;
     for (; i <= need && i < n && is_cont(u[i]); i++) cp = cp << 6 | (u[i] & 0x3Fu);
     if (i <= need) cp = u[0]; /* truncated sequence: the lead byte alone */
-    *len = utf8_next(s, n, 0);
+    *len = dc_utf8_next(s, n, 0);
     return cp;
 }
 
-size_t utf8_encode(uint32_t cp, char out[4]) {
+size_t dc_utf8_encode(uint32_t cp, char out[4]) {
     if (cp < 0x80) return out[0] = (char)cp, 1;
     if (cp < 0x800) return out[0] = (char)(0xC0 | cp >> 6), out[1] = (char)(0x80 | (cp & 0x3F)), 2;
     if (cp < 0x10000) {
@@ -329,22 +329,22 @@ size_t utf8_encode(uint32_t cp, char out[4]) {
     return 4;
 }
 
-size_t jstr_offset(const jstr *s, int64_t cp) {
+size_t dc_jstr_offset(const jstr *s, int64_t cp) {
     if (s->ncp == s->len) return (size_t)cp;
     size_t pos = 0;
-    for (int64_t i = 0; i < cp && pos < s->len; i++) pos = utf8_next(s->s, s->len, pos);
+    for (int64_t i = 0; i < cp && pos < s->len; i++) pos = dc_utf8_next(s->s, s->len, pos);
     return pos;
 }
 
 /* str.isspace() of Python */
-bool py_isspace(uint32_t c) {
+bool dc_py_isspace(uint32_t c) {
     return (c >= 9 && c <= 13) || (c >= 28 && c <= 32) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 /* ------------------------------------------------------------ buffers */
 
-bool jbuf_reserve(char *err, jbuf *b, size_t n) {
+bool dc_jbuf_reserve(char *err, jbuf *b, size_t n) {
     if (n > b->limit - b->n)
         return dc_err(err, "output exceeds the limit of %zu bytes", b->limit), false;
     if (b->n + n + 1 > b->cap) {
@@ -358,31 +358,31 @@ bool jbuf_reserve(char *err, jbuf *b, size_t n) {
     return true;
 }
 
-bool jbuf_put(char *err, jbuf *b, const char *s, size_t n) {
-    if (!jbuf_reserve(err, b, n)) return false;
+bool dc_jbuf_put(char *err, jbuf *b, const char *s, size_t n) {
+    if (!dc_jbuf_reserve(err, b, n)) return false;
     if (n) memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = '\0';
     return true;
 }
 
-void jbuf_free(jbuf *b) {
+void dc_jbuf_free(jbuf *b) {
     free(b->p);
     b->p = NULL;
     b->n = b->cap = 0;
 }
 
-bool jbuf_to_str(char *err, jbuf *b, jv *out) {
-    bool ok = jv_new_str(err, out, b->p, b->n);
-    jbuf_free(b);
+bool dc_jbuf_to_str(char *err, jbuf *b, jv *out) {
+    bool ok = dc_jv_new_str(err, out, b->p, b->n);
+    dc_jbuf_free(b);
     return ok;
 }
 
-static bool putc_(char *err, jbuf *b, char c) { return jbuf_put(err, b, &c, 1); }
+static bool putc_(char *err, jbuf *b, char c) { return dc_jbuf_put(err, b, &c, 1); }
 
 /* ------------------------------------------------------------ printing */
 
-void fmt_float(double x, char out[40]) {
+void dc_fmt_float(double x, char out[40]) {
     if (isnan(x)) return (void)strcpy(out, "nan");
     if (isinf(x)) return (void)strcpy(out, x < 0 ? "-inf" : "inf");
     /* the shortest digit string that reads back as x, like Python's repr */
@@ -432,19 +432,19 @@ void fmt_float(double x, char out[40]) {
 
 static bool put_int(char *err, jbuf *b, int64_t i) {
     char t[24];
-    return jbuf_put(err, b, t, (size_t)snprintf(t, sizeof t, "%lld", (long long)i));
+    return dc_jbuf_put(err, b, t, (size_t)snprintf(t, sizeof t, "%lld", (long long)i));
 }
 
 static bool put_float(char *err, jbuf *b, double f) {
     char t[40];
-    fmt_float(f, t);
-    return jbuf_puts(err, b, t);
+    dc_fmt_float(f, t);
+    return dc_jbuf_puts(err, b, t);
 }
 
 /* Characters str.isprintable() rejects (approximated: controls, separators,
  * format characters, surrogates, private use); repr() escapes them. */
 static bool py_unprintable(uint32_t c) {
-    return c < 0x20 || (c >= 0x7F && c < 0xA0) || (c != ' ' && py_isspace(c)) || c == 0xAD || c == 0x61C ||
+    return c < 0x20 || (c >= 0x7F && c < 0xA0) || (c != ' ' && dc_py_isspace(c)) || c == 0xAD || c == 0x61C ||
            c == 0x180E || (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
            (c >= 0x2060 && c <= 0x206F) || (c >= 0xD800 && c <= 0xF8FF) || c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFB);
 }
@@ -453,16 +453,16 @@ static bool put_str_repr(char *err, jbuf *b, const jstr *s) {
     const char q = memchr(s->s, '\'', s->len) && !memchr(s->s, '"', s->len) ? '"' : '\'';
     if (!putc_(err, b, q)) return false;
     for (size_t i = 0, len; i < s->len; i += len) {
-        uint32_t c = utf8_decode(s->s + i, s->len - i, &len);
+        uint32_t c = dc_utf8_decode(s->s + i, s->len - i, &len);
         char t[16];
         const char *esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
         bool ok;
-        if (esc) ok = jbuf_puts(err, b, esc);
+        if (esc) ok = dc_jbuf_puts(err, b, esc);
         else if (c == (uint32_t)q) ok = putc_(err, b, '\\') && putc_(err, b, q);
-        else if (!py_unprintable(c)) ok = jbuf_put(err, b, s->s + i, len);
+        else if (!py_unprintable(c)) ok = dc_jbuf_put(err, b, s->s + i, len);
         else {
             snprintf(t, sizeof t, c < 0x100 ? "\\x%02x" : c < 0x10000 ? "\\u%04x" : "\\U%08x", (unsigned)c);
-            ok = jbuf_puts(err, b, t);
+            ok = dc_jbuf_puts(err, b, t);
         }
         if (!ok) return false;
     }
@@ -473,8 +473,8 @@ static bool write_repr(char *err, jbuf *b, jv v, int ns_depth);
 
 static bool put_items_repr(char *err, jbuf *b, const jv *keys, const jv *vals, size_t n, int ns_depth) {
     for (size_t i = 0; i < n; i++) {
-        if (i && !jbuf_puts(err, b, ", ")) return false;
-        if (keys && !(write_repr(err, b, keys[i], ns_depth) && jbuf_puts(err, b, ": "))) return false;
+        if (i && !dc_jbuf_puts(err, b, ", ")) return false;
+        if (keys && !(write_repr(err, b, keys[i], ns_depth) && dc_jbuf_puts(err, b, ": "))) return false;
         if (!write_repr(err, b, vals[i], ns_depth)) return false;
     }
     return true;
@@ -484,53 +484,53 @@ static bool write_repr(char *err, jbuf *b, jv v, int ns_depth) {
     char t[64];
     switch (v.type) {
     case JV_STR: return put_str_repr(err, b, v.u.s);
-    case JV_UNDEF: return jbuf_puts(err, b, "Undefined");
+    case JV_UNDEF: return dc_jbuf_puts(err, b, "Undefined");
     case JV_LIST: {
         const bool tuple = v.u.l->kind == JL_TUPLE;
         const bool view = v.u.l->kind >= JL_KEYS && v.u.l->kind <= JL_ITEMS;
-        if (v.u.l->kind >= JL_ITER) return jbuf_puts(err, b, "<generator object>");
-        return (!view || (jbuf_puts(err, b, jv_type_name(v)) && putc_(err, b, '('))) && jbuf_puts(err, b, tuple ? "(" : "[") &&
+        if (v.u.l->kind >= JL_ITER) return dc_jbuf_puts(err, b, "<generator object>");
+        return (!view || (dc_jbuf_puts(err, b, dc_jv_type_name(v)) && putc_(err, b, '('))) && dc_jbuf_puts(err, b, tuple ? "(" : "[") &&
                put_items_repr(err, b, NULL, v.u.l->v, v.u.l->n, ns_depth) &&
-               jbuf_puts(err, b, !tuple ? "]" : v.u.l->n == 1 ? ",)" : ")") && (!view || putc_(err, b, ')'));
+               dc_jbuf_puts(err, b, !tuple ? "]" : v.u.l->n == 1 ? ",)" : ")") && (!view || putc_(err, b, ')'));
     }
     case JV_DICT:
         return putc_(err, b, '{') && put_items_repr(err, b, v.u.d->k, v.u.d->v, v.u.d->n, ns_depth) && putc_(err, b, '}');
     case JV_NS:
-        if (ns_depth > 8) return jbuf_puts(err, b, "<Namespace {...}>");
-        return jbuf_puts(err, b, "<Namespace {") &&
-               put_items_repr(err, b, v.u.d->k, v.u.d->v, v.u.d->n, ns_depth + 1) && jbuf_puts(err, b, "}>");
+        if (ns_depth > 8) return dc_jbuf_puts(err, b, "<Namespace {...}>");
+        return dc_jbuf_puts(err, b, "<Namespace {") &&
+               put_items_repr(err, b, v.u.d->k, v.u.d->v, v.u.d->n, ns_depth + 1) && dc_jbuf_puts(err, b, "}>");
     case JV_FUNC:
         if (v.u.fn->kind == FN_MACRO || v.u.fn->kind == FN_CALLER)
             snprintf(t, sizeof t, "<Macro '%s'>", v.u.fn->kind == FN_MACRO ? v.u.fn->node->name : "caller");
         else
-            snprintf(t, sizeof t, "<built-in function %s>", jinja_builtin_name((jfunc_kind)v.u.fn->kind, v.u.fn->id));
-        return jbuf_puts(err, b, t);
+            snprintf(t, sizeof t, "<built-in function %s>", dc_jinja_builtin_name((jfunc_kind)v.u.fn->kind, v.u.fn->id));
+        return dc_jbuf_puts(err, b, t);
     case JV_LOOP:
         snprintf(t, sizeof t, "<LoopContext %lld/%lld>", (long long)v.u.lp->index0 + 1, (long long)v.u.lp->length);
-        return jbuf_puts(err, b, t);
-    default: return jv_write_str(err, b, v);
+        return dc_jbuf_puts(err, b, t);
+    default: return dc_jv_write_str(err, b, v);
     }
 }
 
-bool jv_write_repr(char *err, jbuf *b, jv v) { return write_repr(err, b, v, 0); }
+bool dc_jv_write_repr(char *err, jbuf *b, jv v) { return write_repr(err, b, v, 0); }
 
-bool jv_write_str(char *err, jbuf *b, jv v) {
+bool dc_jv_write_str(char *err, jbuf *b, jv v) {
     switch (v.type) {
     case JV_UNDEF: return true;
-    case JV_NONE: return jbuf_puts(err, b, "None");
-    case JV_BOOL: return jbuf_puts(err, b, v.u.b ? "True" : "False");
+    case JV_NONE: return dc_jbuf_puts(err, b, "None");
+    case JV_BOOL: return dc_jbuf_puts(err, b, v.u.b ? "True" : "False");
     case JV_INT: return put_int(err, b, v.u.i);
     case JV_FLOAT: return put_float(err, b, v.u.f);
-    case JV_STR: return jbuf_put(err, b, v.u.s->s, v.u.s->len);
+    case JV_STR: return dc_jbuf_put(err, b, v.u.s->s, v.u.s->len);
     default: return write_repr(err, b, v, 0);
     }
 }
 
-bool jv_to_str(char *err, jv v, jv *out) {
-    if (v.type == JV_STR) return *out = jv_ref(v), true;
+bool dc_jv_to_str(char *err, jv v, jv *out) {
+    if (v.type == JV_STR) return *out = dc_jv_ref(v), true;
     jbuf b = {.limit = DC_TPL_MAX_OUTPUT};
-    if (!jv_write_str(err, &b, v)) return jbuf_free(&b), false;
-    return jbuf_to_str(err, &b, out);
+    if (!dc_jv_write_str(err, &b, v)) return dc_jbuf_free(&b), false;
+    return dc_jbuf_to_str(err, &b, out);
 }
 
 /* ------------------------------------------------------------ JSON */
@@ -538,25 +538,25 @@ bool jv_to_str(char *err, jv v, jv *out) {
 static bool put_json_str(char *err, jbuf *b, const char *s, size_t n, bool ascii) {
     if (!putc_(err, b, '"')) return false;
     for (size_t i = 0, len; i < n; i += len) {
-        uint32_t c = utf8_decode(s + i, n - i, &len);
+        uint32_t c = dc_utf8_decode(s + i, n - i, &len);
         const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
                         : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : NULL;
         char t[16];
         bool ok;
-        if (esc) ok = jbuf_puts(err, b, esc);
-        else if (c < 0x20 || (ascii && c >= 0x7F && c < 0x10000)) ok = jbuf_put(err, b, t, (size_t)snprintf(t, sizeof t, "\\u%04x", (unsigned)c));
+        if (esc) ok = dc_jbuf_puts(err, b, esc);
+        else if (c < 0x20 || (ascii && c >= 0x7F && c < 0x10000)) ok = dc_jbuf_put(err, b, t, (size_t)snprintf(t, sizeof t, "\\u%04x", (unsigned)c));
         else if (ascii && c >= 0x10000) {
             unsigned v = c - 0x10000;
-            ok = jbuf_put(err, b, t, (size_t)snprintf(t, sizeof t, "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF)));
-        } else ok = jbuf_put(err, b, s + i, len);
+            ok = dc_jbuf_put(err, b, t, (size_t)snprintf(t, sizeof t, "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF)));
+        } else ok = dc_jbuf_put(err, b, s + i, len);
         if (!ok) return false;
     }
     return putc_(err, b, '"');
 }
 
 static bool put_json_float(char *err, jbuf *b, double f) {
-    if (isnan(f)) return jbuf_puts(err, b, "NaN");
-    if (isinf(f)) return jbuf_puts(err, b, f < 0 ? "-Infinity" : "Infinity");
+    if (isnan(f)) return dc_jbuf_puts(err, b, "NaN");
+    if (isinf(f)) return dc_jbuf_puts(err, b, f < 0 ? "-Infinity" : "Infinity");
     return put_float(err, b, f);
 }
 
@@ -564,11 +564,11 @@ static bool put_json_float(char *err, jbuf *b, double f) {
 static bool put_json_key(char *err, jbuf *b, jv k, const json_opts *o) {
     switch (k.type) {
     case JV_STR: return put_json_str(err, b, k.u.s->s, k.u.s->len, o->ensure_ascii);
-    case JV_NONE: return jbuf_puts(err, b, "\"null\"");
-    case JV_BOOL: return jbuf_puts(err, b, k.u.b ? "\"true\"" : "\"false\"");
+    case JV_NONE: return dc_jbuf_puts(err, b, "\"null\"");
+    case JV_BOOL: return dc_jbuf_puts(err, b, k.u.b ? "\"true\"" : "\"false\"");
     case JV_INT: return putc_(err, b, '"') && put_int(err, b, k.u.i) && putc_(err, b, '"');
     case JV_FLOAT: return putc_(err, b, '"') && put_json_float(err, b, k.u.f) && putc_(err, b, '"');
-    default: return dc_err(err, "keys must be str, int, float, bool or None, not %s", jv_type_name(k)), false;
+    default: return dc_err(err, "keys must be str, int, float, bool or None, not %s", dc_jv_type_name(k)), false;
     }
 }
 
@@ -577,7 +577,7 @@ static bool put_newline_indent(char *err, jbuf *b, const json_opts *o, int level
     if (!putc_(err, b, '\n')) return false;
     for (int i = 0; i < level; i++) {
         if (o->indent_str) {
-            if (!jbuf_puts(err, b, o->indent_str)) return false;
+            if (!dc_jbuf_puts(err, b, o->indent_str)) return false;
         } else {
             for (int64_t j = 0; j < o->indent; j++)
                 if (!putc_(err, b, ' ')) return false;
@@ -594,7 +594,7 @@ static bool json_key_order(char *err, const jdict *d, bool sort, size_t *order) 
         size_t cur = order[i], j = i;
         for (; j > 0; j--) {
             int c;
-            if (!jv_compare(err, d->k[order[j - 1]], d->k[cur], &c)) return false;
+            if (!dc_jv_compare(err, d->k[order[j - 1]], d->k[cur], &c)) return false;
             if (c <= 0) break;
             order[j] = order[j - 1];
         }
@@ -606,13 +606,13 @@ static bool json_key_order(char *err, const jdict *d, bool sort, size_t *order) 
 static bool write_json(char *err, jbuf *b, jv v, const json_opts *o, int level);
 
 static bool write_json_dict(char *err, jbuf *b, const jdict *d, const json_opts *o, int level) {
-    if (d->n == 0) return jbuf_puts(err, b, "{}");
+    if (d->n == 0) return dc_jbuf_puts(err, b, "{}");
     size_t *order = malloc(d->n * sizeof *order);
     if (!order) return oom(err);
     bool ok = json_key_order(err, d, o->sort_keys, order) && putc_(err, b, '{');
     for (size_t i = 0; ok && i < d->n; i++) {
-        ok = (!i || jbuf_puts(err, b, o->item_sep)) && put_newline_indent(err, b, o, level + 1) &&
-             put_json_key(err, b, d->k[order[i]], o) && jbuf_puts(err, b, o->key_sep) &&
+        ok = (!i || dc_jbuf_puts(err, b, o->item_sep)) && put_newline_indent(err, b, o, level + 1) &&
+             put_json_key(err, b, d->k[order[i]], o) && dc_jbuf_puts(err, b, o->key_sep) &&
              write_json(err, b, d->v[order[i]], o, level + 1);
     }
     free(order);
@@ -621,27 +621,27 @@ static bool write_json_dict(char *err, jbuf *b, const jdict *d, const json_opts 
 
 static bool write_json(char *err, jbuf *b, jv v, const json_opts *o, int level) {
     switch (v.type) {
-    case JV_NONE: return jbuf_puts(err, b, "null");
-    case JV_BOOL: return jbuf_puts(err, b, v.u.b ? "true" : "false");
+    case JV_NONE: return dc_jbuf_puts(err, b, "null");
+    case JV_BOOL: return dc_jbuf_puts(err, b, v.u.b ? "true" : "false");
     case JV_INT: return put_int(err, b, v.u.i);
     case JV_FLOAT: return put_json_float(err, b, v.u.f);
     case JV_STR: return put_json_str(err, b, v.u.s->s, v.u.s->len, o->ensure_ascii);
     case JV_LIST:
         if (v.u.l->kind > JL_TUPLE) break; /* views and generators are not JSON */
-        if (v.u.l->n == 0) return jbuf_puts(err, b, "[]");
+        if (v.u.l->n == 0) return dc_jbuf_puts(err, b, "[]");
         if (!putc_(err, b, '[')) return false;
         for (size_t i = 0; i < v.u.l->n; i++)
-            if (!((!i || jbuf_puts(err, b, o->item_sep)) && put_newline_indent(err, b, o, level + 1) &&
+            if (!((!i || dc_jbuf_puts(err, b, o->item_sep)) && put_newline_indent(err, b, o, level + 1) &&
                   write_json(err, b, v.u.l->v[i], o, level + 1)))
                 return false;
         return put_newline_indent(err, b, o, level) && putc_(err, b, ']');
     case JV_DICT: return write_json_dict(err, b, v.u.d, o, level);
     default: break;
     }
-    return dc_err(err, "Object of type %s is not JSON serializable", jv_type_name(v)), false;
+    return dc_err(err, "Object of type %s is not JSON serializable", dc_jv_type_name(v)), false;
 }
 
-bool jv_write_json(char *err, jbuf *b, jv v, const json_opts *o) {
+bool dc_jv_write_json(char *err, jbuf *b, jv v, const json_opts *o) {
     json_opts full = *o;
     if (!full.item_sep) full.item_sep = full.indent < 0 ? ", " : ",";
     if (!full.key_sep) full.key_sep = ": ";
@@ -656,53 +656,53 @@ static bool raw_number(char *err, const char *lit, jv *out) {
     if (!strpbrk(lit, ".eE")) {
         errno = 0;
         long long i = strtoll(lit, &end, 10);
-        if (!*end && !errno) return *out = jv_int(i), true;
+        if (!*end && !errno) return *out = dc_jv_int(i), true;
     }
     double f = strtod(lit, &end);
     if (*end) return dc_err(err, "raw JSON value '%.40s' is not a number", lit), false;
-    *out = jv_float(f);
+    *out = dc_jv_float(f);
     return true;
 }
 
 static bool from_cjson(char *err, const cJSON *j, jv *out, int depth) {
     if (depth > DC_TPL_MAX_VALUE_NESTING) return dc_err(err, "JSON nested more than %d levels deep", DC_TPL_MAX_VALUE_NESTING), false;
-    if (cJSON_IsNull(j)) return *out = jv_none(), true;
-    if (cJSON_IsBool(j)) return *out = jv_bool(cJSON_IsTrue(j)), true;
+    if (cJSON_IsNull(j)) return *out = dc_jv_none(), true;
+    if (cJSON_IsBool(j)) return *out = dc_jv_bool(cJSON_IsTrue(j)), true;
     if (cJSON_IsRaw(j)) return raw_number(err, j->valuestring, out);
     if (cJSON_IsNumber(j)) {
         double d = j->valuedouble;
-        *out = d == floor(d) && fabs(d) < 9.2e18 ? jv_int((int64_t)d) : jv_float(d);
+        *out = d == floor(d) && fabs(d) < 9.2e18 ? dc_jv_int((int64_t)d) : dc_jv_float(d);
         return true;
     }
-    if (cJSON_IsString(j)) return jv_new_cstr(err, out, j->valuestring);
+    if (cJSON_IsString(j)) return dc_jv_new_cstr(err, out, j->valuestring);
     bool obj = cJSON_IsObject(j);
     if (!obj && !cJSON_IsArray(j)) return dc_err(err, "unsupported JSON value"), false;
-    if (!(obj ? jv_new_dict(err, out, JV_DICT) : jv_new_list(err, out, 0))) return false;
+    if (!(obj ? dc_jv_new_dict(err, out, JV_DICT) : dc_jv_new_list(err, out, 0))) return false;
     for (const cJSON *c = j->child; c; c = c->next) {
         jv item, key;
-        if (!from_cjson(err, c, &item, depth + 1)) return jv_release(*out), false;
+        if (!from_cjson(err, c, &item, depth + 1)) return dc_jv_release(*out), false;
         bool ok;
-        if (!obj) ok = jlist_push(err, out->u.l, item);
-        else if ((ok = jv_new_cstr(err, &key, c->string ? c->string : ""))) ok = jdict_set(err, out->u.d, key, item);
-        else jv_release(item);
-        if (!ok) return jv_release(*out), false;
+        if (!obj) ok = dc_jlist_push(err, out->u.l, item);
+        else if ((ok = dc_jv_new_cstr(err, &key, c->string ? c->string : ""))) ok = dc_jdict_set(err, out->u.d, key, item);
+        else dc_jv_release(item);
+        if (!ok) return dc_jv_release(*out), false;
     }
     return true;
 }
 
-bool jv_from_cjson(char *err, const cJSON *j, jv *out) { return from_cjson(err, j, out, 0); }
+bool dc_jv_from_cjson(char *err, const cJSON *j, jv *out) { return from_cjson(err, j, out, 0); }
 
 /* ------------------------------------------------------------ arena */
 
-struct arena_chunk {
-    arena_chunk *next;
+struct dc_arena_chunk {
+    dc_arena_chunk *next;
     size_t used, cap;
     _Alignas(16) unsigned char data[];
 };
 
-void *arena_alloc(arena *a, size_t n) {
+void *dc_arena_alloc(arena *a, size_t n) {
     n = (n + 15) & ~(size_t)15;
-    arena_chunk *c = a->head;
+    dc_arena_chunk *c = a->head;
     if (!c || c->cap - c->used < n) {
         size_t cap = n > 65536 ? n : 65536;
         if (!(c = malloc(sizeof *c + cap))) return NULL;
@@ -716,27 +716,27 @@ void *arena_alloc(arena *a, size_t n) {
     return memset(p, 0, n);
 }
 
-void arena_free(arena *a) {
-    for (arena_chunk *c = a->head, *next; c; c = next) {
+void dc_arena_free(arena *a) {
+    for (dc_arena_chunk *c = a->head, *next; c; c = next) {
         next = c->next;
         free(c);
     }
     a->head = NULL;
 }
 
-char *arena_strdup(arena *a, const char *s, size_t n) {
-    char *p = arena_alloc(a, n + 1);
+char *dc_arena_strdup(arena *a, const char *s, size_t n) {
+    char *p = dc_arena_alloc(a, n + 1);
     if (p && n) memcpy(p, s, n);
     return p;
 }
 
-bool arena_str(arena *a, jv *out, const char *s, size_t n) {
-    jstr *p = arena_alloc(a, sizeof *p + n + 1);
+bool dc_arena_str(arena *a, jv *out, const char *s, size_t n) {
+    jstr *p = dc_arena_alloc(a, sizeof *p + n + 1);
     if (!p) return false;
     p->h.rc = -1;
     p->len = n;
     if (n) memcpy(p->s, s, n);
-    p->ncp = utf8_count(s, n);
+    p->ncp = dc_utf8_count(s, n);
     *out = (jv){.type = JV_STR, .u.s = p};
     return true;
 }

@@ -7,12 +7,11 @@
 #ifndef DC_CLI_H
 #define DC_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "deepc.h"
-#include "engine/sampler.h"
-#include "tokenizer/tokenizer.h"
 
 int cmd_info(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
@@ -67,19 +66,23 @@ cli_sampling cli_sampling_unset(void);
  * --repeat-penalty --repeat-last-n --presence-penalty --frequency-penalty --seed. */
 int cli_sampling_option(const char *cmd, cli_sampling *s, int argc, char **argv, int *i);
 
-/* A model ready for text: context, tokenizer, sampler. */
+/* A model ready for text: an engine with one slot (its tokenizer borrowed)
+ * and the sampling settings (the model's defaults overridden by the options). */
 typedef struct {
     deepc_model *model;
-    deepc_context *ctx;
-    dc_tokenizer *tok;
-    dc_sampler *smp;
+    deepc_engine *engine;
+    const deepc_tokenizer *tok;
+    deepc_sampling sampling;
 } cli_text;
 
-/* Opens model + context (cli_open), its tokenizer and a sampler with the
- * model's defaults overridden by s. Prints the error and returns false on
- * failure (t is then empty). */
+/* Opens the model and an engine for opts. Prints the error and returns false
+ * on failure (t is then empty). */
 bool cli_open_text(const char *cmd, const cli_model_opts *o, const cli_sampling *s, cli_text *t);
 void cli_close_text(cli_text *t);
+
+/* Runs the engine until request id has ended; *stop (optional) becoming
+ * nonzero cancels it. false + message when a decode failed. */
+bool cli_run_request(const char *cmd, cli_text *t, uint64_t id, volatile sig_atomic_t *stop);
 
 /* Offset of the first byte of s[0, len) that is not part of valid UTF-8
  * (overlong forms, surrogates and code points above U+10FFFF are invalid),

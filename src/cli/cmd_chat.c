@@ -1,9 +1,9 @@
 /* cmd_chat.c - `deepc chat MODEL`: an interactive, multi-turn chat with the
  * model's own chat template.
  *
- * Each turn re-renders the whole conversation with the template and feeds
- * only what the cache does not already hold (dc_gen_prompt reuses the common
- * prefix). The answer streams as it is generated; for thinking models the
+ * Each turn re-renders the whole conversation with the template and submits
+ * it as one request to the engine, whose prefix cache evaluates only what the
+ * cache does not already hold. The answer streams as it is generated; for thinking models the
  * reasoning (<think>...</think>, also when the template opened it) is shown
  * apart from the answer: dimmed on a terminal, between "<think>" / "</think>"
  * lines otherwise, not at all with --hide-think. Ctrl-C stops the current
@@ -19,13 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <editline/readline.h>
 
-#include "chat/prompt.h"
-#include "models/model.h"
-#include "chat/reasoning.h"
 #include "cli.h"
-#include "engine/generate.h"
 
 static volatile sig_atomic_t interrupted;
 
@@ -34,22 +31,23 @@ static void on_sigint(int sig) {
     interrupted = 1;
 }
 
+typedef enum { SHOWN_CONTENT, SHOWN_REASONING } shown_kind;
+
 typedef struct {
     cli_text t;
-    dc_chat_format fmt;
-    dc_gen_session gs;
+    deepc_chat_template *tpl;
     cJSON *messages;
     int enable_thinking;   /* -1: template default */
     bool tty, hide_think, ignore_eos;
     int32_t max_tokens;
     int64_t reasoning_budget; /* < 0: none */
     /* per answer */
-    dc_detok detok;
-    dc_reasoning rs;
-    dc_text_kind shown;    /* kind of the text last written */
+    shown_kind shown;      /* kind of the text last written */
     bool any_shown;
     char *content, *reasoning;
     size_t content_len, reasoning_len;
+    deepc_event done;      /* the DONE event's counters */
+    char error[DEEPC_ERR_LEN];
 } chat;
 
 static void append(char **buf, size_t *len, const char *s, size_t n) {
@@ -62,14 +60,14 @@ static void append(char **buf, size_t *len, const char *s, size_t n) {
 }
 
 /* Writes answer text, switching the style between reasoning and content. */
-static void emit(void *user, dc_text_kind kind, const char *s, size_t n) {
-    chat *c = user;
-    if (kind == DC_TEXT_REASONING) append(&c->reasoning, &c->reasoning_len, s, n);
+static void show(chat *c, shown_kind kind, const char *s, size_t n) {
+    if (n == 0) return;
+    if (kind == SHOWN_REASONING) append(&c->reasoning, &c->reasoning_len, s, n);
     else append(&c->content, &c->content_len, s, n);
-    if (kind == DC_TEXT_REASONING && c->hide_think) return;
+    if (kind == SHOWN_REASONING && c->hide_think) return;
     if (!c->any_shown || kind != c->shown) {
-        if (c->tty) fputs(kind == DC_TEXT_REASONING ? "\033[2m" : "\033[0m", stdout);
-        else if (kind == DC_TEXT_REASONING) fputs("<think>\n", stdout);
+        if (c->tty) fputs(kind == SHOWN_REASONING ? "\033[2m" : "\033[0m", stdout);
+        else if (kind == SHOWN_REASONING) fputs("<think>\n", stdout);
         else if (c->any_shown) fputs("\n</think>\n", stdout);
         c->shown = kind;
         c->any_shown = true;
@@ -78,28 +76,15 @@ static void emit(void *user, dc_text_kind kind, const char *s, size_t n) {
     fflush(stdout);
 }
 
-static bool on_token(void *user, int32_t id) {
+static void on_event(void *user, const deepc_event *ev) {
     chat *c = user;
-    const char *s;
-    size_t n;
-    char err[DC_ERR_LEN];
-    if (!dc_detok_feed(&c->detok, id, &s, &n, err)) return false;
-    if (!dc_tok_is_eog(c->t.tok, id)) dc_reasoning_feed(&c->rs, s, n);
-    return true;
-}
-
-/* Reasoning budget: once spent, close the thinking block ourselves. */
-static int force_close_think(void *user, int32_t *tokens, int max) {
-    chat *c = user;
-    if (c->reasoning_budget < 0 || !dc_reasoning_over_budget(&c->rs)) return 0;
-    dc_tok_ids ids = {0};
-    char err[DC_ERR_LEN];
-    int n = 0;
-    if (dc_tok_encode(c->t.tok, DC_REASONING_CLOSE_TEXT, strlen(DC_REASONING_CLOSE_TEXT), DC_TOK_PARSE_SPECIAL, &ids,
-                      err))
-        for (; n < max && (size_t)n < ids.n; n++) tokens[n] = ids.ids[n];
-    dc_tok_ids_free(&ids);
-    return n;
+    show(c, SHOWN_REASONING, ev->reasoning, ev->reasoning_len);
+    show(c, SHOWN_CONTENT, ev->content, ev->content_len);
+    if (ev->kind == DEEPC_EVENT_DONE) {
+        c->done = *ev;
+        c->done.error = NULL;
+        if (ev->error) snprintf(c->error, sizeof c->error, "%s", ev->error);
+    }
 }
 
 static void add_message(chat *c, const char *role, const char *content, const char *reasoning) {
@@ -110,48 +95,62 @@ static void add_message(chat *c, const char *role, const char *content, const ch
     cJSON_AddItemToArray(c->messages, m);
 }
 
+/* The prompt of the conversation so far, as tokens (malloc'ed), or -1. */
+static int64_t render_prompt(chat *c, int32_t **ids, bool *opens_think, char err[DEEPC_ERR_LEN]) {
+    char *messages = cJSON_PrintUnformatted(c->messages), *prompt = NULL, kwargs[64] = "{}";
+    size_t len = 0;
+    if (c->enable_thinking >= 0)
+        snprintf(kwargs, sizeof kwargs, "{\"enable_thinking\": %s}", c->enable_thinking ? "true" : "false");
+    int64_t n = -1;
+    if (!messages) snprintf(err, DEEPC_ERR_LEN, "out of memory");
+    else if (deepc_chat_render(c->tpl, messages, true, NULL, kwargs, &prompt, &len, err) == 0)
+        n = deepc_tokenize(c->t.tok, prompt, len, DEEPC_TOKENIZE_PARSE_SPECIAL, ids, err);
+    *opens_think = prompt && deepc_prompt_opens_reasoning(prompt, len);
+    free(messages);
+    free(prompt);
+    return n;
+}
+
 /* One user turn: render, tokenize, generate, remember the answer. */
 static void answer(chat *c, const char *user_text) {
-    char err[DC_ERR_LEN], *prompt = NULL;
-    size_t prompt_len = 0;
+    char err[DEEPC_ERR_LEN];
     add_message(c, "user", user_text, NULL);
-    dc_tok_ids ids = {0};
-    if (dc_chat_format_render(&c->fmt, c->messages, true, c->enable_thinking, NULL, &prompt, &prompt_len, err) < 0 ||
-        !dc_tok_encode(c->t.tok, prompt, prompt_len, DC_TOK_PARSE_SPECIAL, &ids, err) ||
-        dc_gen_prompt(&c->gs, ids.ids, (int32_t)ids.n, NULL, err) < 0) {
+    int32_t *ids = NULL;
+    bool opens_think = false;
+    const int64_t n = render_prompt(c, &ids, &opens_think, err);
+    deepc_request rq = {.prompt = ids, .n_prompt = (int32_t)n, .sampling = c->t.sampling, .max_tokens = c->max_tokens,
+                        .ignore_eos = c->ignore_eos, .split_reasoning = true, .starts_in_reasoning = opens_think,
+                        .reasoning_budget = c->reasoning_budget, .on_event = on_event, .user = c};
+    const int32_t n_ctx = deepc_engine_n_ctx(c->t.engine);
+    uint64_t id = 0;
+    if (n >= n_ctx) snprintf(err, sizeof err, "the conversation has %lld tokens but the context holds %d (use -c to enlarge it, or /reset)", (long long)n, n_ctx);
+    if (n < 0 || n >= n_ctx || !(id = deepc_engine_submit(c->t.engine, &rq, NULL, err))) {
         fprintf(stderr, "deepc chat: %s\n", err);
         cJSON_DeleteItemFromArray(c->messages, cJSON_GetArraySize(c->messages) - 1);
-        free(prompt);
-        dc_tok_ids_free(&ids);
+        free(ids);
         return;
     }
-    dc_detok_init(&c->detok, c->t.tok, false);
-    dc_reasoning_init(&c->rs, dc_reasoning_prompt_opens(prompt, prompt_len), emit, c);
-    if (c->reasoning_budget >= 0) dc_reasoning_set_budget(&c->rs, c->reasoning_budget);
+    free(ids);
     c->any_shown = false;
-    dc_gen_params gp = {.max_tokens = c->max_tokens, .ignore_eos = c->ignore_eos, .stop = &interrupted};
-    dc_gen_stats st = {0};
+    c->error[0] = '\0';
     interrupted = 0;
-    const int rc = dc_generate(&c->gs, c->t.smp, c->t.tok, &gp, on_token, force_close_think, c, &st, err);
-    size_t n;
-    const char *rest = dc_detok_flush(&c->detok, &n);
-    dc_reasoning_feed(&c->rs, rest, n);
-    dc_reasoning_finish(&c->rs);
+    cli_run_request("chat", &c->t, id, &interrupted);
     if (c->tty) fputs("\033[0m", stdout);
-    else if (c->any_shown && c->shown == DC_TEXT_REASONING && !c->hide_think) fputs("\n</think>", stdout);
+    else if (c->any_shown && c->shown == SHOWN_REASONING && !c->hide_think) fputs("\n</think>", stdout);
     putchar('\n');
-    if (rc < 0) fprintf(stderr, "deepc chat: %s\n", err);
-    const double tps = st.gen_seconds > 0 ? st.n_generated / st.gen_seconds : 0;
-    fprintf(c->tty ? stdout : stderr, "%s[%d tokens, %.1f tokens/s%s]%s\n", c->tty ? "\033[2m" : "", st.n_generated,
-            tps, st.stopped ? ", interrupted" : st.context_full ? ", context full" : "", c->tty ? "\033[0m" : "");
+    if (c->error[0]) fprintf(stderr, "deepc chat: %s\n", c->error);
+    const double gen_seconds = c->done.t_total - c->done.t_first_token;
+    const double tps = gen_seconds > 0 && c->done.n_generated > 1 ? (c->done.n_generated - 1) / gen_seconds : 0;
+    fprintf(c->tty ? stdout : stderr, "%s[%d tokens, %.1f tokens/s%s]%s\n", c->tty ? "\033[2m" : "",
+            c->done.n_generated, tps,
+            c->done.finish == DEEPC_FINISH_CANCELLED ? ", interrupted"
+            : c->done.finish == DEEPC_FINISH_LENGTH && c->max_tokens < 0 ? ", context full" : "",
+            c->tty ? "\033[0m" : "");
     add_message(c, "assistant", c->content ? c->content : "", c->reasoning);
     free(c->content);
     free(c->reasoning);
     c->content = c->reasoning = NULL;
     c->content_len = c->reasoning_len = 0;
-    dc_detok_free(&c->detok);
-    dc_tok_ids_free(&ids);
-    free(prompt);
     interrupted = 0;
 }
 
@@ -169,7 +168,6 @@ static void reset(chat *c, const char *system) {
     cJSON_Delete(c->messages);
     c->messages = cJSON_CreateArray();
     if (system) add_message(c, "system", system, NULL);
-    dc_gen_session_reset(&c->gs);
 }
 
 /* Handles a /command; returns false for /exit. */
@@ -260,11 +258,9 @@ int cmd_chat(int argc, char **argv) {
                                   "[--reasoning-budget N] [-n N] [--ignore-eos] [sampling options] [-t N] [-c N]");
     if (!status && system && cli_utf8_invalid_at(system, strlen(system)) < strlen(system))
         status = cli_fail(cmd, 2, "--system: not valid UTF-8");
-    o.n_tokens = 512;
     if (!status && !cli_open_text(cmd, &o, &samp, &c.t)) status = 1;
-    char err[DC_ERR_LEN];
-    if (!status && !dc_chat_format_load(&c.fmt, c.t.model->gguf, c.t.tok, err)) status = cli_fail(cmd, 1, "%s", err);
-    if (!status && !dc_gen_session_init(&c.gs, c.t.ctx, 0, 512)) status = cli_fail(cmd, 1, "out of memory");
+    char err[DEEPC_ERR_LEN];
+    if (!status && !(c.tpl = deepc_chat_template_from_model(c.t.model, c.t.tok, err))) status = cli_fail(cmd, 1, "%s", err);
     if (!status) {
         c.max_tokens = (int32_t)n_gen;
         c.reasoning_budget = budget;
@@ -272,12 +268,11 @@ int cmd_chat(int argc, char **argv) {
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         reset(&c, system);
-        if (c.tty) printf("deepc chat: %s (template: %s). /help for commands, Ctrl-D to exit.\n", o.model_path, c.fmt.source);
+        if (c.tty) printf("deepc chat: %s (template: %s). /help for commands, Ctrl-D to exit.\n", o.model_path, deepc_chat_template_source(c.tpl));
         loop(&c, system);
         cJSON_Delete(c.messages);
     }
-    dc_gen_session_free(&c.gs);
-    dc_chat_format_free(&c.fmt);
+    deepc_chat_template_free(c.tpl);
     cli_close_text(&c.t);
     cli_model_opts_free(&o);
     return status;

@@ -1,11 +1,11 @@
 /* cmd_info.c - `deepc info FILE`: a readable summary of a GGUF model file.
  *
- * Opens the file with the validating reader (gguf_open) and prints "key:
+ * Opens the file with the validating reader (dc_gguf_open) and prints "key:
  * value" lines: the file (version, size, alignment), the architecture and
  * name, every scalar `<arch>.*` hyperparameter (arrays as "[type x n]"), a
  * tokenizer summary, the tensor count per type with bytes, and the total
  * tensor bytes and parameter count. Nothing is computed from tensor data.
- * Every string from the file is printed escaped (gguf_str_escape), so a file
+ * Every string from the file is printed escaped (dc_gguf_str_escape), so a file
  * cannot inject control bytes into the terminal. A file the reader rejects
  * gives one line "deepc info: <message>" on stderr and exit status 1 (2 for
  * a usage error).
@@ -20,12 +20,12 @@
 
 #define SHOW_LEN 256 /* longest string shown, escaped */
 
-static void print_str(gguf_str s) {
+static void print_str(dc_gguf_str s) {
     char shown[SHOW_LEN];
-    fputs(gguf_str_escape(s, shown, sizeof shown), stdout);
+    fputs(dc_gguf_str_escape(s, shown, sizeof shown), stdout);
 }
 
-static void print_value(const gguf_value *v) {
+static void print_value(const dc_gguf_value *v) {
     switch (v->type) {
     case GGUF_TYPE_UINT8: case GGUF_TYPE_UINT16: case GGUF_TYPE_UINT32: case GGUF_TYPE_UINT64:
         printf("%" PRIu64, v->u64);
@@ -43,14 +43,14 @@ static void print_value(const gguf_value *v) {
         print_str(v->str);
         break;
     default: /* GGUF_TYPE_ARRAY: the reader admits no other type */
-        printf("[%s x %" PRIu64 "]", gguf_type_name(v->arr.elem_type), v->arr.n);
+        printf("[%s x %" PRIu64 "]", dc_gguf_type_name(v->arr.elem_type), v->arr.n);
         break;
     }
 }
 
 /* "label: value" when the key exists, "label: -" otherwise. */
-static void print_key(const gguf_file *f, const char *label, const char *key) {
-    const gguf_value *v = gguf_find(f, key);
+static void print_key(const dc_gguf_file *f, const char *label, const char *key) {
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     printf("%s: ", label);
     if (v) print_value(v);
     else fputs("-", stdout);
@@ -61,23 +61,23 @@ static void print_bytes(const char *label, uint64_t n) {
     printf("%s: %" PRIu64 " (%.2f MiB)\n", label, n, (double)n / (1024.0 * 1024.0));
 }
 
-static void print_file_summary(const gguf_file *f) {
-    printf("file: %s\n", gguf_path(f));
-    printf("GGUF version: %" PRIu32 "\n", gguf_version(f));
-    print_bytes("file size", gguf_file_size(f));
-    printf("alignment: %" PRIu64 "\n", gguf_alignment(f));
-    printf("metadata keys: %" PRIu64 "\n", gguf_n_kv(f));
+static void print_file_summary(const dc_gguf_file *f) {
+    printf("file: %s\n", dc_gguf_path(f));
+    printf("GGUF version: %" PRIu32 "\n", dc_gguf_version(f));
+    print_bytes("file size", dc_gguf_file_size(f));
+    printf("alignment: %" PRIu64 "\n", dc_gguf_alignment(f));
+    printf("metadata keys: %" PRIu64 "\n", dc_gguf_n_kv(f));
     print_key(f, "architecture", "general.architecture");
     print_key(f, "name", "general.name");
 }
 
 /* Every key "<arch>.*", in file order. */
-static void print_hyperparameters(const gguf_file *f) {
-    const gguf_value *arch = gguf_find(f, "general.architecture");
+static void print_hyperparameters(const dc_gguf_file *f) {
+    const dc_gguf_value *arch = dc_gguf_find(f, "general.architecture");
     if (!arch || arch->type != GGUF_TYPE_STRING) return;
     printf("hyperparameters:\n");
-    for (uint64_t i = 0; i < gguf_n_kv(f); i++) {
-        const gguf_kv *kv = gguf_kv_at(f, i);
+    for (uint64_t i = 0; i < dc_gguf_n_kv(f); i++) {
+        const dc_gguf_kv *kv = dc_gguf_kv_at(f, i);
         if (kv->key.len <= arch->str.len || kv->key.ptr[arch->str.len] != '.' ||
             memcmp(kv->key.ptr, arch->str.ptr, arch->str.len) != 0)
             continue;
@@ -90,13 +90,13 @@ static void print_hyperparameters(const gguf_file *f) {
 }
 
 /* Count of an array-valued key, "-" when absent or not an array. */
-static void print_array_len(const gguf_file *f, const char *label, const char *key) {
-    const gguf_value *v = gguf_find(f, key);
+static void print_array_len(const dc_gguf_file *f, const char *label, const char *key) {
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     if (v && v->type == GGUF_TYPE_ARRAY) printf("%s: %" PRIu64 "\n", label, v->arr.n);
     else printf("%s: -\n", label);
 }
 
-static void print_tokenizer(const gguf_file *f) {
+static void print_tokenizer(const dc_gguf_file *f) {
     printf("tokenizer:\n");
     print_key(f, "  model", "tokenizer.ggml.model");
     print_key(f, "  pre", "tokenizer.ggml.pre");
@@ -104,21 +104,21 @@ static void print_tokenizer(const gguf_file *f) {
     print_array_len(f, "  merges", "tokenizer.ggml.merges");
     print_key(f, "  bos_token_id", "tokenizer.ggml.bos_token_id");
     print_key(f, "  eos_token_id", "tokenizer.ggml.eos_token_id");
-    const gguf_value *tmpl = gguf_find(f, "tokenizer.chat_template");
+    const dc_gguf_value *tmpl = dc_gguf_find(f, "tokenizer.chat_template");
     if (tmpl && tmpl->type == GGUF_TYPE_STRING) printf("  chat_template: yes (%" PRIu64 " bytes)\n", tmpl->str.len);
     else printf("  chat_template: no\n");
 }
 
-static uint64_t tensor_elements(const gguf_tensor *t) {
+static uint64_t tensor_elements(const dc_gguf_tensor *t) {
     uint64_t n = 1; /* fits: the reader checked the product */
     for (int d = 0; d < GGUF_MAX_DIMS; d++) n *= (uint64_t)t->ne[d];
     return n;
 }
 
-static void print_tensors(const gguf_file *f) {
+static void print_tensors(const dc_gguf_file *f) {
     uint64_t count[DC_TYPE_COUNT] = {0}, bytes[DC_TYPE_COUNT] = {0}, total_bytes = 0, params = 0;
-    for (uint64_t i = 0; i < gguf_n_tensors(f); i++) {
-        const gguf_tensor *t = gguf_tensor_at(f, i);
+    for (uint64_t i = 0; i < dc_gguf_n_tensors(f); i++) {
+        const dc_gguf_tensor *t = dc_gguf_tensor_at(f, i);
         if (t->type < DC_TYPE_COUNT) {
             count[t->type]++;
             bytes[t->type] += t->nbytes;
@@ -126,7 +126,7 @@ static void print_tensors(const gguf_file *f) {
         total_bytes += t->nbytes; /* all inside the file: no overflow */
         params += tensor_elements(t);
     }
-    printf("tensors: %" PRIu64 "\n", gguf_n_tensors(f));
+    printf("tensors: %" PRIu64 "\n", dc_gguf_n_tensors(f));
     for (uint32_t type = 0; type < DC_TYPE_COUNT; type++)
         if (count[type])
             printf("  %s: %" PRIu64 " (%" PRIu64 " bytes)\n", dc_type_get(type)->name, count[type], bytes[type]);
@@ -153,13 +153,13 @@ static void print_runtime(const char *path) {
 int cmd_info(int argc, char **argv) {
     if (argc != 2 || argv[1][0] == '-') return cli_fail("info", 2, "usage: deepc info MODEL.gguf");
     char err[DC_ERR_LEN];
-    gguf_file *f = gguf_open(argv[1], err);
+    dc_gguf_file *f = dc_gguf_open(argv[1], err);
     if (!f) return cli_fail("info", 1, "%s", err);
     print_file_summary(f);
     print_hyperparameters(f);
     print_tokenizer(f);
     print_tensors(f);
-    gguf_close(f);
+    dc_gguf_close(f);
     print_runtime(argv[1]);
     return 0;
 }

@@ -7,45 +7,45 @@
  * The prompt is tokenized as llama.cpp's CLI does (BOS when the model asks
  * for it, special tokens recognised). Generation stops at an
  * end-of-generation token (unless --ignore-eos), after -n tokens, or when the
- * context is full. Sampling: --temp 0 is greedy; otherwise the model file's
+ * context is full. It is one request on the engine (deepc.h). Sampling: --temp 0 is greedy; otherwise the model file's
  * defaults and the sampling options (see `deepc --help`). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "engine/generate.h"
 
 typedef struct {
-    dc_detok detok;
     int32_t *ids;   /* --print-ids: collected ids */
-    int32_t n_ids;
-    bool print_ids;
+    int32_t n_ids, cap;
+    bool print_ids, failed;
+    deepc_finish_reason finish;
+    char error[DEEPC_ERR_LEN];
 } run_output;
 
-static bool on_token(void *user, int32_t id) {
+static void on_event(void *user, const deepc_event *ev) {
     run_output *o = user;
-    o->ids[o->n_ids++] = id;
-    if (o->print_ids) return true;
-    const char *s;
-    size_t n;
-    char err[DC_ERR_LEN];
-    if (!dc_detok_feed(&o->detok, id, &s, &n, err)) return false;
-    fwrite(s, 1, n, stdout);
+    if (ev->kind == DEEPC_EVENT_TOKEN && o->n_ids < o->cap) o->ids[o->n_ids++] = ev->token;
+    if (ev->kind == DEEPC_EVENT_DONE) {
+        o->finish = ev->finish;
+        if (ev->error) snprintf(o->error, sizeof o->error, "%s", ev->error);
+    }
+    if (o->print_ids) return;
+    fwrite(ev->content, 1, ev->content_len, stdout);
     fflush(stdout);
-    return true;
 }
 
 static int prompt_tokens(const char *cmd, const cli_text *t, const char *text, cli_model_opts *o) {
     const size_t len = strlen(text), bad = cli_utf8_invalid_at(text, len);
     if (bad < len) return cli_fail(cmd, 1, "the prompt is not valid UTF-8 (byte %zu)", bad);
-    dc_tok_ids ids = {0};
-    char err[DC_ERR_LEN];
-    if (!dc_tok_encode(t->tok, text, len, DC_TOK_ADD_SPECIAL | DC_TOK_PARSE_SPECIAL, &ids, err))
-        return cli_fail(cmd, 1, "%s", err);
+    char err[DEEPC_ERR_LEN];
+    int32_t *ids;
+    const int64_t n = deepc_tokenize(t->tok, text, len, DEEPC_TOKENIZE_ADD_SPECIAL | DEEPC_TOKENIZE_PARSE_SPECIAL,
+                                     &ids, err);
+    if (n < 0) return cli_fail(cmd, 1, "%s", err);
     free(o->tokens);
-    o->tokens = ids.ids;
-    o->n_tokens = (int32_t)ids.n;
+    o->tokens = ids;
+    o->n_tokens = (int32_t)n;
     return 0;
 }
 
@@ -83,35 +83,36 @@ int cmd_run(int argc, char **argv) {
     if (!status && (!o.model_path || !prompt == !o.tokens))
         status = cli_fail(cmd, 2, "usage: deepc run MODEL.gguf (-p TEXT | --tokens 1,2,3) [-n N] [--temp T] [--ignore-eos] [--print-ids]");
     cli_text t = {0};
-    if (!status && prompt) o.n_tokens = 512; /* sizes the batch before the prompt is known */
     if (!status && !cli_open_text(cmd, &o, &samp, &t)) status = 1;
     if (!status && prompt) status = prompt_tokens(cmd, &t, prompt, &o);
-    dc_gen_session gs = {0};
-    if (!status && !dc_gen_session_init(&gs, t.ctx, 0, 512)) status = cli_fail(cmd, 1, "out of memory");
     if (!status) {
-        char err[DC_ERR_LEN];
-        const int32_t room = deepc_context_n_ctx(t.ctx) - o.n_tokens;
-        out.ids = malloc(sizeof(int32_t) * (size_t)(room > 0 ? room : 1));
-        dc_detok_init(&out.detok, t.tok, false);
-        dc_gen_params gp = {.max_tokens = (int32_t)n_gen, .ignore_eos = ignore_eos};
+        char err[DEEPC_ERR_LEN];
+        const int32_t n_ctx = deepc_engine_n_ctx(t.engine);
+        out.cap = n_ctx;
+        out.ids = malloc(sizeof(int32_t) * (size_t)n_ctx);
+        deepc_request rq = {.prompt = o.tokens, .n_prompt = o.n_tokens, .sampling = t.sampling,
+                            .max_tokens = (int32_t)n_gen, .ignore_eos = ignore_eos, .reasoning_budget = -1,
+                            .on_event = on_event, .user = &out};
+        uint64_t id = 0;
         if (!out.ids)
             status = cli_fail(cmd, 1, "out of memory");
-        else if (dc_gen_prompt(&gs, o.tokens, o.n_tokens, NULL, err) < 0 ||
-                 dc_generate(&gs, t.smp, t.tok, &gp, on_token, NULL, &out, NULL, err) < 0)
+        else if (o.n_tokens >= n_ctx)
+            status = cli_fail(cmd, 1, "%s: the prompt has %d tokens but the context holds %d (use -c to enlarge it)",
+                              o.model_path, o.n_tokens, n_ctx);
+        else if (!(id = deepc_engine_submit(t.engine, &rq, NULL, err)))
             status = cli_fail(cmd, 1, "%s: %s", o.model_path, err);
-        size_t n;
-        const char *rest = dc_detok_flush(&out.detok, &n);
+        else if (!cli_run_request(cmd, &t, id, NULL))
+            status = 1;
+        else if (out.finish == DEEPC_FINISH_ERROR)
+            status = cli_fail(cmd, 1, "%s: %s", o.model_path, out.error);
         if (!status && out.print_ids) {
             for (int i = 0; i < out.n_ids; i++) printf(i ? ",%d" : "[%d", out.ids[i]);
             printf(out.n_ids ? "]\n" : "[]\n");
-        } else if (!status || out.n_ids) {
-            fwrite(rest, 1, n, stdout);
+        } else if (id) {
             putchar('\n');
         }
-        dc_detok_free(&out.detok);
     }
     free(out.ids);
-    dc_gen_session_free(&gs);
     cli_close_text(&t);
     cli_model_opts_free(&o);
     return status;

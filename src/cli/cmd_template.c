@@ -114,31 +114,31 @@ static void add_default(cJSON *vars, const char *key, cJSON *value) {
 /* ------------------------------------------------------------ template sources */
 
 /* tokenizer.chat_template and the special tokens of a GGUF model. */
-static char *gguf_template(const char *path, cJSON *vars, size_t *len, char err[DC_ERR_LEN]) {
-    gguf_file *f = gguf_open(path, err);
+static char *dc_gguf_template(const char *path, cJSON *vars, size_t *len, char err[DC_ERR_LEN]) {
+    dc_gguf_file *f = dc_gguf_open(path, err);
     if (!f) return NULL;
-    gguf_str s;
+    dc_gguf_str s;
     char *src = NULL;
-    int found = gguf_get_str(f, "tokenizer.chat_template", &s, err);
+    int found = dc_gguf_get_str(f, "tokenizer.chat_template", &s, err);
     if (found == 0) snprintf(err, DC_ERR_LEN, "%s has no tokenizer.chat_template", path);
     if (found == 1 && (src = malloc(s.len + 1))) {
         memcpy(src, s.ptr, s.len);
         src[s.len] = '\0';
         *len = s.len;
     }
-    const gguf_value *tokens;
+    const dc_gguf_value *tokens;
     static const char *const special[][2] = {{"bos_token", "tokenizer.ggml.bos_token_id"}, {"eos_token", "tokenizer.ggml.eos_token_id"}};
-    if (src && gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens, err) == 1) {
+    if (src && dc_gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens, err) == 1) {
         for (size_t i = 0; i < 2; i++) {
             uint32_t id;
             char scratch[DC_ERR_LEN];
-            if (gguf_get_u32(f, special[i][1], &id, scratch) != 1 || id >= tokens->arr.n) continue;
+            if (dc_gguf_get_u32(f, special[i][1], &id, scratch) != 1 || id >= tokens->arr.n) continue;
             char *tok = strndup(tokens->arr.strs[id].ptr, tokens->arr.strs[id].len);
             add_default(vars, special[i][0], tok ? cJSON_CreateString(tok) : NULL);
             free(tok);
         }
     }
-    gguf_close(f);
+    dc_gguf_close(f);
     return src;
 }
 
@@ -199,7 +199,7 @@ static char *load_template(const char *arg, cJSON *vars, size_t *len, char err[D
         if (!builtin) return snprintf(err, DC_ERR_LEN, "cannot open %s", arg), NULL;
         if ((src = strdup(builtin))) *len = strlen(src);
     } else if (is_gguf(arg)) {
-        src = gguf_template(arg, vars, len, err);
+        src = dc_gguf_template(arg, vars, len, err);
     } else if (ends_with(arg, ".json")) {
         src = config_template(arg, vars, len, err);
     } else {

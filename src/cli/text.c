@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "models/model.h"
 
 cli_sampling cli_sampling_unset(void) {
     return (cli_sampling){.temp = NAN, .top_p = NAN, .min_p = NAN, .repeat_penalty = NAN, .presence = NAN,
@@ -60,10 +59,9 @@ int cli_sampling_option(const char *cmd, cli_sampling *s, int argc, char **argv,
 }
 
 /* Model defaults (general.sampling.*), then the options given. */
-static bool sampler_params(const char *cmd, const deepc_model *m, const cli_sampling *s, dc_sampler_params *p) {
-    char err[DC_ERR_LEN];
-    *p = dc_sampler_default_params();
-    if (dc_sampler_params_from_gguf(p, m->gguf, err) < 0) return cli_fail(cmd, 1, "%s", err), false;
+static bool sampler_params(const char *cmd, const deepc_model *m, const cli_sampling *s, deepc_sampling *p) {
+    char err[DEEPC_ERR_LEN];
+    if (deepc_model_default_sampling(m, p, err) < 0) return cli_fail(cmd, 1, "%s", err), false;
     if (!isnan(s->temp)) p->temp = s->temp;
     if (!isnan(s->top_p)) p->top_p = s->top_p;
     if (!isnan(s->min_p)) p->min_p = s->min_p;
@@ -73,35 +71,48 @@ static bool sampler_params(const char *cmd, const deepc_model *m, const cli_samp
     if (s->top_k != INT32_MIN) p->top_k = s->top_k;
     if (s->last_n != INT32_MIN) p->penalty_last_n = s->last_n;
     if (s->has_seed) p->seed = s->seed;
-    if (dc_sampler_params_check(p, err) < 0) return cli_fail(cmd, 2, "%s", err), false;
+    if (deepc_sampling_check(p, err) < 0) return cli_fail(cmd, 2, "%s", err), false;
     return true;
 }
 
 bool cli_open_text(const char *cmd, const cli_model_opts *o, const cli_sampling *s, cli_text *t) {
-    char err[DC_ERR_LEN];
+    char err[DEEPC_ERR_LEN];
     *t = (cli_text){0};
-    if (!cli_open(cmd, o, &t->model, &t->ctx)) return false;
-    dc_sampler_params sp;
-    t->tok = dc_tok_load_gguf(t->model->gguf, err);
-    if (!t->tok) {
-        cli_fail(cmd, 1, "%s: %s", o->model_path, err);
-    } else if (sampler_params(cmd, t->model, s, &sp)) {
-        t->smp = dc_sampler_create(&sp, deepc_model_n_vocab(t->model), err);
-        if (!t->smp) cli_fail(cmd, 1, "%s", err);
-    }
-    if (!t->smp) {
+    t->model = deepc_model_load(o->model_path, err);
+    if (!t->model) return cli_fail(cmd, 1, "%s", err), false;
+    deepc_engine_params p = deepc_engine_default_params();
+    p.n_ctx = o->n_ctx;
+    p.n_threads = o->n_threads;
+    p.kv_type = o->kv_type;
+    if (!sampler_params(cmd, t->model, s, &t->sampling)) {
         cli_close_text(t);
         return false;
     }
+    t->engine = deepc_engine_create(t->model, &p, err);
+    if (!t->engine) {
+        cli_fail(cmd, 1, "%s: %s", o->model_path, err);
+        cli_close_text(t);
+        return false;
+    }
+    t->tok = deepc_engine_tokenizer(t->engine);
     return true;
 }
 
 void cli_close_text(cli_text *t) {
-    dc_sampler_free(t->smp);
-    dc_tok_free(t->tok);
-    deepc_context_free(t->ctx);
+    deepc_engine_free(t->engine);
     deepc_model_free(t->model);
     *t = (cli_text){0};
+}
+
+bool cli_run_request(const char *cmd, cli_text *t, uint64_t id, volatile sig_atomic_t *stop) {
+    char err[DEEPC_ERR_LEN];
+    bool cancelled = false;
+    for (int n = 1; n > 0;) {
+        if (stop && *stop && !cancelled) deepc_engine_cancel(t->engine, id), cancelled = true;
+        n = deepc_engine_step(t->engine, err);
+        if (n < 0) return cli_fail(cmd, 1, "%s", err), false;
+    }
+    return true;
 }
 
 size_t cli_utf8_invalid_at(const char *s, size_t len) {

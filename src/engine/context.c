@@ -188,3 +188,17 @@ void deepc_seq_truncate(deepc_context *c, int32_t seq, int32_t n) {
 }
 
 int32_t deepc_context_n_ctx(const deepc_context *c) { return c->n_ctx; }
+
+void deepc_seq_copy(deepc_context *c, int32_t src, int32_t dst, int32_t n) {
+    if (src < 0 || src >= c->n_seq || dst < 0 || dst >= c->n_seq || src == dst || n < 0 || n > c->seq_len[src]) return;
+    const dc_hparams *hp = &c->model->hp;
+    const size_t elt = c->kv_f16 ? sizeof(uint16_t) : sizeof(float);
+    for (int il = 0; il < hp->n_layer; il++) {
+        const size_t ks = dc_kv_index(c, il, src, 0, hp->kv_k_width), kd = dc_kv_index(c, il, dst, 0, hp->kv_k_width);
+        memcpy((char *)c->k_cache + kd * elt, (const char *)c->k_cache + ks * elt, (size_t)n * (size_t)hp->kv_k_width * elt);
+        if (hp->kv_v_width == 0) continue;
+        const size_t vs = dc_kv_index(c, il, src, 0, hp->kv_v_width), vd = dc_kv_index(c, il, dst, 0, hp->kv_v_width);
+        memcpy((char *)c->v_cache + vd * elt, (const char *)c->v_cache + vs * elt, (size_t)n * (size_t)hp->kv_v_width * elt);
+    }
+    c->seq_len[dst] = n;
+}

@@ -79,23 +79,23 @@ int dc_sampler_params_check(const dc_sampler_params *p, char err[DC_ERR_LEN]) {
 }
 
 /* Signed 32-bit integer from any integer-typed key: 1 found, 0 absent, -1 error. */
-static int get_i32(const gguf_file *f, const char *key, int32_t *out, char err[DC_ERR_LEN]) {
-    const gguf_value *v = gguf_find(f, key);
+static int get_i32(const dc_gguf_file *f, const char *key, int32_t *out, char err[DC_ERR_LEN]) {
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     if (!v) return 0;
     bool is_unsigned = v->type == GGUF_TYPE_UINT8 || v->type == GGUF_TYPE_UINT16 ||
                        v->type == GGUF_TYPE_UINT32 || v->type == GGUF_TYPE_UINT64;
     bool is_signed = v->type == GGUF_TYPE_INT8 || v->type == GGUF_TYPE_INT16 ||
                      v->type == GGUF_TYPE_INT32 || v->type == GGUF_TYPE_INT64;
     if (!is_unsigned && !is_signed)
-        return dc_err(err, "%s: key '%s': expected an integer, found %s", gguf_path(f), key,
-                      gguf_type_name(v->type)), -1;
+        return dc_err(err, "%s: key '%s': expected an integer, found %s", dc_gguf_path(f), key,
+                      dc_gguf_type_name(v->type)), -1;
     if ((is_unsigned && v->u64 > INT32_MAX) || (is_signed && (v->i64 < INT32_MIN || v->i64 > INT32_MAX)))
-        return dc_err(err, "%s: key '%s': value out of range for int32", gguf_path(f), key), -1;
+        return dc_err(err, "%s: key '%s': value out of range for int32", dc_gguf_path(f), key), -1;
     *out = is_unsigned ? (int32_t)v->u64 : (int32_t)v->i64;
     return 1;
 }
 
-int dc_sampler_params_from_gguf(dc_sampler_params *p, const gguf_file *f, char err[DC_ERR_LEN]) {
+int dc_sampler_params_from_gguf(dc_sampler_params *p, const dc_gguf_file *f, char err[DC_ERR_LEN]) {
     const struct { const char *key; float *dst; } floats[] = {
         {"general.sampling.temp", &p->temp},
         {"general.sampling.top_p", &p->top_p},
@@ -107,7 +107,7 @@ int dc_sampler_params_from_gguf(dc_sampler_params *p, const gguf_file *f, char e
         {"general.sampling.penalty_last_n", &p->penalty_last_n},
     };
     for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++)
-        if (gguf_get_f32(f, floats[i].key, floats[i].dst, err) < 0) return -1;
+        if (dc_gguf_get_f32(f, floats[i].key, floats[i].dst, err) < 0) return -1;
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (get_i32(f, ints[i].key, ints[i].dst, err) < 0) return -1;
     return 0;

@@ -39,18 +39,11 @@
 
 #include "../base/err.h"
 #include "../gguf/gguf.h"
+#include "deepc.h"
 
-typedef struct {
-    float temp;             /* >= 0; 0 = greedy */
-    int32_t top_k;          /* <= 0: off */
-    float top_p;            /* (0, 1]; 1 = off */
-    float min_p;            /* [0, 1]; 0 = off */
-    float repeat_penalty;   /* > 0; 1 = off */
-    int32_t penalty_last_n; /* tokens looked back: 0 = no penalties, -1 = every accepted token */
-    float presence_penalty; /* 0 = off */
-    float frequency_penalty;/* 0 = off */
-    uint64_t seed;
-} dc_sampler_params;
+/* The parameters are the public deepc_sampling (include/deepc.h), field for
+ * field. */
+typedef deepc_sampling dc_sampler_params;
 
 #define DC_SAMPLER_DEFAULT_SEED 0x5eedull
 
@@ -64,7 +57,7 @@ dc_sampler_params dc_sampler_default_params(void);
  * a message when a key has the wrong type or an out-of-range value (*p may
  * then be partly updated). Values are not validated here; dc_sampler_create
  * does that. */
-int dc_sampler_params_from_gguf(dc_sampler_params *p, const gguf_file *f, char err[DC_ERR_LEN]);
+int dc_sampler_params_from_gguf(dc_sampler_params *p, const dc_gguf_file *f, char err[DC_ERR_LEN]);
 
 /* 0 when p is usable, else -1 and a one-line message naming the field. */
 int dc_sampler_params_check(const dc_sampler_params *p, char err[DC_ERR_LEN]);

@@ -1,7 +1,7 @@
 /* gguf.c - the validating GGUF v2/v3 reader declared in gguf.h.
  *
- * How it works: gguf_open() mmaps the file read-only (the fd is closed right
- * after) and hands the mapping to gguf_open_buffer(), which parses it with one
+ * How it works: dc_gguf_open() mmaps the file read-only (the fd is closed right
+ * after) and hands the mapping to dc_gguf_open_buffer(), which parses it with one
  * bounds-checked cursor (`reader`: read_u32 / read_u64 / read_str ...). Every
  * read first checks the bytes left, so a truncated or lying file fails with a
  * message instead of reading past the end.
@@ -14,14 +14,14 @@
  * is ever allocated from an unchecked count. Keys and tensor names go into
  * open-addressing hash indexes (duplicates rejected, O(1) lookups).
  *
- * Invariants after a successful open: every gguf_str, numeric array and
+ * Invariants after a successful open: every dc_gguf_str, numeric array and
  * tensor extent (padded to the alignment) lies inside the buffer; arrays nest
  * at most DC_GGUF_MAX_DEPTH deep; bools are 0/1; keys are non-empty and free
  * of NUL bytes; tensor dims are in 1..INT64_MAX with a representable element
  * count and byte size; tensor types are known with ne[0] a whole number of
  * blocks; offsets are aligned. Reader-owned memory (kvs, tensors, the string
  * and value pools, indexes, the path copy) is allocated at open and freed by
- * gguf_close(), also on every error path.
+ * dc_gguf_close(), also on every error path.
  */
 #include "gguf.h"
 
@@ -47,25 +47,25 @@
 #define NAME_SHOW 72                                /* bytes of a key / name shown in messages */
 
 /* Open-addressing index of names: slot holds entry index + 1, 0 = empty. */
-typedef gguf_str (*name_of_fn)(const gguf_file *f, uint64_t i);
+typedef dc_gguf_str (*name_of_fn)(const dc_gguf_file *f, uint64_t i);
 typedef struct {
     uint64_t *slot;
     uint64_t mask;
     name_of_fn name_of;
 } name_index;
 
-struct gguf_file {
+struct dc_gguf_file {
     char *path;
     const uint8_t *base;
     uint64_t size;
-    void *map; /* owned mapping (gguf_open), NULL for a caller's buffer */
+    void *map; /* owned mapping (dc_gguf_open), NULL for a caller's buffer */
     uint32_t version;
     uint64_t alignment;
     uint64_t n_kv, n_tensors;
-    gguf_kv *kvs;
-    gguf_tensor *tensors;
-    gguf_str *str_pool;   /* elements of every string array */
-    gguf_value *val_pool; /* elements of every array of arrays */
+    dc_gguf_kv *kvs;
+    dc_gguf_tensor *tensors;
+    dc_gguf_str *str_pool;   /* elements of every string array */
+    dc_gguf_value *val_pool; /* elements of every array of arrays */
     name_index kv_index, tensor_index;
 };
 
@@ -80,14 +80,14 @@ typedef struct {
 
 /* Element storage for arrays; NULL storage = measuring pass (count only). */
 typedef struct {
-    gguf_str *strs;
-    gguf_value *vals;
+    dc_gguf_str *strs;
+    dc_gguf_value *vals;
     uint64_t n_strs, n_vals;
 } pool;
 
 /* ---- messages ---- */
 
-const char *gguf_str_escape(gguf_str s, char *out, size_t cap) {
+const char *dc_gguf_str_escape(dc_gguf_str s, char *out, size_t cap) {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     for (uint64_t i = 0; i < s.len; i++) {
@@ -119,9 +119,9 @@ static void set_ctx(reader *r, const char *fmt, ...) {
     va_end(ap);
 }
 
-static void set_ctx_named(reader *r, const char *what, gguf_str s) {
+static void set_ctx_named(reader *r, const char *what, dc_gguf_str s) {
     char shown[NAME_SHOW];
-    set_ctx(r, "%s '%s'", what, gguf_str_escape(s, shown, sizeof shown));
+    set_ctx(r, "%s '%s'", what, dc_gguf_str_escape(s, shown, sizeof shown));
 }
 
 /* "FILE: CONTEXT: detail"; returns false for `return fail(...)`. */
@@ -168,7 +168,7 @@ static bool read_u32(reader *r, uint32_t *out, const char *field) {
 
 static bool read_u64(reader *r, uint64_t *out, const char *field) { return read_uint(r, 8, out, field); }
 
-static bool read_str(reader *r, gguf_str *out, const char *field) {
+static bool read_str(reader *r, dc_gguf_str *out, const char *field) {
     uint64_t len;
     if (!read_u64(r, &len, field) || !need(r, len, field)) return false;
     out->ptr = (const char *)r->base + r->pos;
@@ -191,19 +191,19 @@ static const char *const type_names[GGUF_TYPE_COUNT] = {
 /* Encoded size of a scalar; 0 for string and array. */
 static const unsigned scalar_size[GGUF_TYPE_COUNT] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
 
-const char *gguf_type_name(gguf_type t) {
+const char *dc_gguf_type_name(dc_gguf_type t) {
     return (unsigned)t < GGUF_TYPE_COUNT ? type_names[t] : "unknown";
 }
 
-static bool is_unsigned(gguf_type t) {
+static bool is_unsigned(dc_gguf_type t) {
     return t == GGUF_TYPE_UINT8 || t == GGUF_TYPE_UINT16 || t == GGUF_TYPE_UINT32 || t == GGUF_TYPE_UINT64;
 }
-static bool is_signed(gguf_type t) {
+static bool is_signed(dc_gguf_type t) {
     return t == GGUF_TYPE_INT8 || t == GGUF_TYPE_INT16 || t == GGUF_TYPE_INT32 || t == GGUF_TYPE_INT64;
 }
-static bool is_float(gguf_type t) { return t == GGUF_TYPE_FLOAT32 || t == GGUF_TYPE_FLOAT64; }
+static bool is_float(dc_gguf_type t) { return t == GGUF_TYPE_FLOAT32 || t == GGUF_TYPE_FLOAT64; }
 
-static uint64_t min_elem_size(gguf_type t) {
+static uint64_t min_elem_size(dc_gguf_type t) {
     if (t == GGUF_TYPE_STRING) return 8;
     if (t == GGUF_TYPE_ARRAY) return MIN_ARRAY_BYTES;
     return scalar_size[t];
@@ -228,7 +228,7 @@ static double float_bits(uint64_t v, unsigned nbytes) {
 }
 
 /* Stores raw little-endian scalar bits into the value's union member. */
-static void set_scalar(gguf_value *out, gguf_type t, uint64_t raw) {
+static void set_scalar(dc_gguf_value *out, dc_gguf_type t, uint64_t raw) {
     unsigned n = scalar_size[t];
     if (is_unsigned(t)) out->u64 = raw;
     else if (is_signed(t)) out->i64 = sign_extend(raw, n);
@@ -236,7 +236,7 @@ static void set_scalar(gguf_value *out, gguf_type t, uint64_t raw) {
     else out->b = raw != 0;
 }
 
-static bool parse_value(reader *r, pool *p, gguf_type t, int depth, gguf_value *out);
+static bool parse_value(reader *r, pool *p, dc_gguf_type t, int depth, dc_gguf_value *out);
 
 static bool check_bools(reader *r, const uint8_t *b, uint64_t n) {
     for (uint64_t i = 0; i < n; i++)
@@ -244,42 +244,42 @@ static bool check_bools(reader *r, const uint8_t *b, uint64_t n) {
     return true;
 }
 
-static bool parse_string_elems(reader *r, pool *p, uint64_t n, gguf_value *out) {
+static bool parse_string_elems(reader *r, pool *p, uint64_t n, dc_gguf_value *out) {
     uint64_t first = p->n_strs;
     p->n_strs += n;
     out->arr.strs = p->strs ? p->strs + first : NULL;
     for (uint64_t i = 0; i < n; i++) {
-        gguf_str s;
+        dc_gguf_str s;
         if (!read_str(r, &s, "string array element")) return false;
         if (p->strs) p->strs[first + i] = s;
     }
     return true;
 }
 
-static bool parse_array_elems(reader *r, pool *p, uint64_t n, int depth, gguf_value *out) {
+static bool parse_array_elems(reader *r, pool *p, uint64_t n, int depth, dc_gguf_value *out) {
     uint64_t first = p->n_vals;
     p->n_vals += n;
     out->arr.arrs = p->vals ? p->vals + first : NULL;
     for (uint64_t i = 0; i < n; i++) {
-        gguf_value v;
+        dc_gguf_value v;
         if (!parse_value(r, p, GGUF_TYPE_ARRAY, depth + 1, &v)) return false;
         if (p->vals) p->vals[first + i] = v;
     }
     return true;
 }
 
-static bool parse_array(reader *r, pool *p, int depth, gguf_value *out) {
+static bool parse_array(reader *r, pool *p, int depth, dc_gguf_value *out) {
     if (depth >= DC_GGUF_MAX_DEPTH) return fail(r, "arrays nested deeper than %d levels", DC_GGUF_MAX_DEPTH);
     uint32_t et;
     uint64_t n;
     if (!read_u32(r, &et, "array element type")) return false;
     if (et >= GGUF_TYPE_COUNT) return fail(r, "array of unknown element type %u", et);
     if (!read_u64(r, &n, "array length")) return false;
-    uint64_t min = min_elem_size((gguf_type)et);
+    uint64_t min = min_elem_size((dc_gguf_type)et);
     if (n > bytes_left(r) / min)
         return fail(r, "array of %llu %s elements does not fit in the %llu bytes left", (unsigned long long)n,
                     type_names[et], (unsigned long long)bytes_left(r));
-    out->arr.elem_type = (gguf_type)et;
+    out->arr.elem_type = (dc_gguf_type)et;
     out->arr.n = n;
     out->arr.data = r->base + r->pos;
     if (et == GGUF_TYPE_STRING) return parse_string_elems(r, p, n, out);
@@ -288,7 +288,7 @@ static bool parse_array(reader *r, pool *p, int depth, gguf_value *out) {
     return skip(r, n * min, "array data"); /* n * min <= bytes left: no overflow */
 }
 
-static bool parse_value(reader *r, pool *p, gguf_type t, int depth, gguf_value *out) {
+static bool parse_value(reader *r, pool *p, dc_gguf_type t, int depth, dc_gguf_value *out) {
     memset(out, 0, sizeof *out);
     out->type = t;
     if (t == GGUF_TYPE_STRING) return read_str(r, &out->str, "string value");
@@ -302,7 +302,7 @@ static bool parse_value(reader *r, pool *p, gguf_type t, int depth, gguf_value *
 
 /* ---- header and metadata ---- */
 
-static bool parse_version(reader *r, gguf_file *f) {
+static bool parse_version(reader *r, dc_gguf_file *f) {
     if (!read_u32(r, &f->version, "version")) return false;
     uint32_t v = f->version;
     if (v == 2 || v == 3) return true;
@@ -312,13 +312,13 @@ static bool parse_version(reader *r, gguf_file *f) {
     return fail(r, "unsupported GGUF version %u (only v2 and v3)", v);
 }
 
-static bool parse_header(reader *r, gguf_file *f) {
+static bool parse_header(reader *r, dc_gguf_file *f) {
     set_ctx(r, "header");
     if (r->size == 0) return fail(r, "empty file, not a GGUF model");
     if (r->size < 4 || memcmp(r->base, "GGUF", 4) != 0) {
         char shown[24];
-        gguf_str magic = {(const char *)r->base, r->size < 4 ? r->size : 4};
-        return fail(r, "not a GGUF file (magic '%s', expected 'GGUF')", gguf_str_escape(magic, shown, sizeof shown));
+        dc_gguf_str magic = {(const char *)r->base, r->size < 4 ? r->size : 4};
+        return fail(r, "not a GGUF file (magic '%s', expected 'GGUF')", dc_gguf_str_escape(magic, shown, sizeof shown));
     }
     r->pos = 4;
     if (!parse_version(r, f) || !read_u64(r, &f->n_tensors, "tensor count") ||
@@ -333,7 +333,7 @@ static bool parse_header(reader *r, gguf_file *f) {
     return true;
 }
 
-static bool parse_key(reader *r, uint64_t i, gguf_str *key) {
+static bool parse_key(reader *r, uint64_t i, dc_gguf_str *key) {
     set_ctx(r, "metadata kv #%llu", (unsigned long long)i);
     if (!read_str(r, key, "key")) return false;
     if (key->len == 0) return fail(r, "empty key");
@@ -342,17 +342,17 @@ static bool parse_key(reader *r, uint64_t i, gguf_str *key) {
     return true;
 }
 
-static bool parse_kv(reader *r, pool *p, uint64_t i, gguf_kv *kv) {
+static bool parse_kv(reader *r, pool *p, uint64_t i, dc_gguf_kv *kv) {
     uint32_t t;
     if (!parse_key(r, i, &kv->key) || !read_u32(r, &t, "value type")) return false;
     if (t >= GGUF_TYPE_COUNT) return fail(r, "unknown value type %u", t);
-    return parse_value(r, p, (gguf_type)t, 0, &kv->value);
+    return parse_value(r, p, (dc_gguf_type)t, 0, &kv->value);
 }
 
 /* kvs == NULL: measuring pass. */
-static bool parse_kvs(reader *r, pool *p, gguf_kv *kvs, uint64_t n) {
+static bool parse_kvs(reader *r, pool *p, dc_gguf_kv *kvs, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
-        gguf_kv kv;
+        dc_gguf_kv kv;
         if (!parse_kv(r, p, i, &kv)) return false;
         if (kvs) kvs[i] = kv;
     }
@@ -362,7 +362,7 @@ static bool parse_kvs(reader *r, pool *p, gguf_kv *kvs, uint64_t n) {
 static void *alloc_array(uint64_t n, size_t elem) { return calloc(n ? n : 1, elem); }
 
 /* Measures, allocates and fills the kvs and their array pools. */
-static bool load_metadata(reader *r, gguf_file *f) {
+static bool load_metadata(reader *r, dc_gguf_file *f) {
     uint64_t start = r->pos;
     pool p = {0};
     if (!parse_kvs(r, &p, NULL, f->n_kv)) return false;
@@ -383,11 +383,11 @@ static uint64_t hash_bytes(const char *p, uint64_t len) {
     return h;
 }
 
-static gguf_str key_of(const gguf_file *f, uint64_t i) { return f->kvs[i].key; }
-static gguf_str tensor_name_of(const gguf_file *f, uint64_t i) { return f->tensors[i].name; }
+static dc_gguf_str key_of(const dc_gguf_file *f, uint64_t i) { return f->kvs[i].key; }
+static dc_gguf_str tensor_name_of(const dc_gguf_file *f, uint64_t i) { return f->tensors[i].name; }
 
 /* Index of the entry named (p, len), or UINT64_MAX with *hole = its free slot. */
-static uint64_t index_lookup(const gguf_file *f, const name_index *ix, const char *p, uint64_t len,
+static uint64_t index_lookup(const dc_gguf_file *f, const name_index *ix, const char *p, uint64_t len,
                              uint64_t *hole) {
     if (!ix->slot) return UINT64_MAX;
     for (uint64_t h = hash_bytes(p, len) & ix->mask;; h = (h + 1) & ix->mask) {
@@ -396,20 +396,20 @@ static uint64_t index_lookup(const gguf_file *f, const name_index *ix, const cha
             if (hole) *hole = h;
             return UINT64_MAX;
         }
-        gguf_str s = ix->name_of(f, e - 1);
+        dc_gguf_str s = ix->name_of(f, e - 1);
         if (s.len == len && memcmp(s.ptr, p, len) == 0) return e - 1;
     }
 }
 
 /* Indexes entries 0..n-1; on a duplicate name fails naming it. */
-static bool index_build(reader *r, const gguf_file *f, name_index *ix, uint64_t n, const char *what) {
+static bool index_build(reader *r, const dc_gguf_file *f, name_index *ix, uint64_t n, const char *what) {
     uint64_t cap = 16;
     while (cap < 2 * n) cap *= 2; /* n <= file size / 13: cannot overflow */
     ix->slot = calloc(cap, sizeof *ix->slot);
     if (!ix->slot) return fail(r, "out of memory");
     ix->mask = cap - 1;
     for (uint64_t i = 0; i < n; i++) {
-        gguf_str s = ix->name_of(f, i);
+        dc_gguf_str s = ix->name_of(f, i);
         uint64_t hole = 0;
         if (index_lookup(f, ix, s.ptr, s.len, &hole) != UINT64_MAX) {
             set_ctx_named(r, what, s);
@@ -422,19 +422,19 @@ static bool index_build(reader *r, const gguf_file *f, name_index *ix, uint64_t 
 
 /* ---- tensors ---- */
 
-static bool load_alignment(reader *r, gguf_file *f) {
+static bool load_alignment(reader *r, dc_gguf_file *f) {
     f->alignment = DC_GGUF_DEFAULT_ALIGNMENT;
-    const gguf_value *v = gguf_find(f, "general.alignment");
+    const dc_gguf_value *v = dc_gguf_find(f, "general.alignment");
     if (!v) return true;
     set_ctx(r, "key 'general.alignment'");
-    if (v->type != GGUF_TYPE_UINT32) return fail(r, "type %s, expected u32", gguf_type_name(v->type));
+    if (v->type != GGUF_TYPE_UINT32) return fail(r, "type %s, expected u32", dc_gguf_type_name(v->type));
     if (v->u64 == 0 || (v->u64 & (v->u64 - 1)) != 0)
         return fail(r, "alignment %llu is not a nonzero power of two", (unsigned long long)v->u64);
     f->alignment = v->u64;
     return true;
 }
 
-static bool parse_tensor_info(reader *r, uint64_t i, gguf_tensor *t) {
+static bool parse_tensor_info(reader *r, uint64_t i, dc_gguf_tensor *t) {
     set_ctx(r, "tensor info #%llu", (unsigned long long)i);
     if (!read_str(r, &t->name, "tensor name")) return false;
     set_ctx_named(r, "tensor", t->name);
@@ -451,7 +451,7 @@ static bool parse_tensor_info(reader *r, uint64_t i, gguf_tensor *t) {
 }
 
 /* Element count and byte size of t, checking its type and overflow. */
-static bool size_tensor(reader *r, gguf_tensor *t) {
+static bool size_tensor(reader *r, dc_gguf_tensor *t) {
     const dc_type_traits *tt = dc_type_get(t->type);
     if (!tt || tt->block_size <= 0 || tt->type_size == 0) return fail(r, "unknown tensor type id %u", t->type);
     if (t->ne[0] % tt->block_size != 0)
@@ -478,7 +478,7 @@ static bool round_up(uint64_t x, uint64_t align, uint64_t *out) {
 
 /* Data [offset, offset + nbytes), padded to the alignment as GGUF writers
  * pad every tensor, must lie inside the file. */
-static bool place_tensor(reader *r, const gguf_file *f, uint64_t data_start, gguf_tensor *t) {
+static bool place_tensor(reader *r, const dc_gguf_file *f, uint64_t data_start, dc_gguf_tensor *t) {
     if (t->offset % f->alignment != 0)
         return fail(r, "data offset %llu is not a multiple of the alignment %llu", (unsigned long long)t->offset,
                     (unsigned long long)f->alignment);
@@ -492,7 +492,7 @@ static bool place_tensor(reader *r, const gguf_file *f, uint64_t data_start, ggu
     return true;
 }
 
-static bool load_tensors(reader *r, gguf_file *f) {
+static bool load_tensors(reader *r, dc_gguf_file *f) {
     set_ctx(r, "tensor infos");
     if (f->n_tensors > bytes_left(r) / MIN_TENSOR_INFO_BYTES)
         return fail(r, "tensor count %llu cannot fit in the %llu bytes left", (unsigned long long)f->n_tensors,
@@ -512,9 +512,9 @@ static bool load_tensors(reader *r, gguf_file *f) {
 
 /* ---- open / close ---- */
 
-gguf_file *gguf_open_buffer(const void *buf, size_t size, const char *name, char err[DC_ERR_LEN]) {
+dc_gguf_file *dc_gguf_open_buffer(const void *buf, size_t size, const char *name, char err[DC_ERR_LEN]) {
     static const uint8_t empty[1];
-    gguf_file *f = calloc(1, sizeof *f);
+    dc_gguf_file *f = calloc(1, sizeof *f);
     char *path = strdup(name ? name : "<buffer>");
     if (!f || !path) {
         free(f);
@@ -531,7 +531,7 @@ gguf_file *gguf_open_buffer(const void *buf, size_t size, const char *name, char
     if (parse_header(&r, f) && load_metadata(&r, f) && index_build(&r, f, &f->kv_index, f->n_kv, "key") &&
         load_alignment(&r, f) && load_tensors(&r, f))
         return f;
-    gguf_close(f);
+    dc_gguf_close(f);
     return NULL;
 }
 
@@ -558,17 +558,17 @@ static bool map_file(const char *path, void **map, size_t *size, char err[DC_ERR
     return ok;
 }
 
-gguf_file *gguf_open(const char *path, char err[DC_ERR_LEN]) {
+dc_gguf_file *dc_gguf_open(const char *path, char err[DC_ERR_LEN]) {
     void *map = NULL;
     size_t size = 0;
     if (!map_file(path, &map, &size, err)) return NULL;
-    gguf_file *f = gguf_open_buffer(map, size, path, err);
+    dc_gguf_file *f = dc_gguf_open_buffer(map, size, path, err);
     if (f) f->map = map;
     else if (map) munmap(map, size);
     return f;
 }
 
-void gguf_close(gguf_file *f) {
+void dc_gguf_close(dc_gguf_file *f) {
     if (!f) return;
     if (f->map) munmap(f->map, f->size);
     free(f->kv_index.slot);
@@ -583,43 +583,43 @@ void gguf_close(gguf_file *f) {
 
 /* ---- accessors ---- */
 
-uint32_t gguf_version(const gguf_file *f) { return f->version; }
-uint64_t gguf_alignment(const gguf_file *f) { return f->alignment; }
-uint64_t gguf_file_size(const gguf_file *f) { return f->size; }
-const char *gguf_path(const gguf_file *f) { return f->path; }
-uint64_t gguf_n_kv(const gguf_file *f) { return f->n_kv; }
-uint64_t gguf_n_tensors(const gguf_file *f) { return f->n_tensors; }
+uint32_t dc_gguf_version(const dc_gguf_file *f) { return f->version; }
+uint64_t dc_gguf_alignment(const dc_gguf_file *f) { return f->alignment; }
+uint64_t dc_gguf_file_size(const dc_gguf_file *f) { return f->size; }
+const char *dc_gguf_path(const dc_gguf_file *f) { return f->path; }
+uint64_t dc_gguf_n_kv(const dc_gguf_file *f) { return f->n_kv; }
+uint64_t dc_gguf_n_tensors(const dc_gguf_file *f) { return f->n_tensors; }
 
-const gguf_kv *gguf_kv_at(const gguf_file *f, uint64_t i) { return i < f->n_kv ? &f->kvs[i] : NULL; }
+const dc_gguf_kv *dc_gguf_kv_at(const dc_gguf_file *f, uint64_t i) { return i < f->n_kv ? &f->kvs[i] : NULL; }
 
-const gguf_tensor *gguf_tensor_at(const gguf_file *f, uint64_t i) {
+const dc_gguf_tensor *dc_gguf_tensor_at(const dc_gguf_file *f, uint64_t i) {
     return i < f->n_tensors ? &f->tensors[i] : NULL;
 }
 
-const gguf_value *gguf_find(const gguf_file *f, const char *key) {
+const dc_gguf_value *dc_gguf_find(const dc_gguf_file *f, const char *key) {
     uint64_t i = index_lookup(f, &f->kv_index, key, strlen(key), NULL);
     return i == UINT64_MAX ? NULL : &f->kvs[i].value;
 }
 
-const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name) {
+const dc_gguf_tensor *dc_gguf_find_tensor(const dc_gguf_file *f, const char *name) {
     uint64_t i = index_lookup(f, &f->tensor_index, name, strlen(name), NULL);
     return i == UINT64_MAX ? NULL : &f->tensors[i];
 }
 
-bool gguf_str_eq(gguf_str s, const char *c) {
+bool dc_gguf_str_eq(dc_gguf_str s, const char *c) {
     size_t n = strlen(c);
     return s.len == n && memcmp(s.ptr, c, n) == 0;
 }
 
 /* ---- typed lookups ---- */
 
-static int lookup_error(const gguf_file *f, const char *key, char *err, const char *what, const gguf_value *v) {
-    dc_err(err, "%s: key '%s': expected %s, found %s", f->path, key, what, gguf_type_name(v->type));
+static int lookup_error(const dc_gguf_file *f, const char *key, char *err, const char *what, const dc_gguf_value *v) {
+    dc_err(err, "%s: key '%s': expected %s, found %s", f->path, key, what, dc_gguf_type_name(v->type));
     return -1;
 }
 
-int gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out, char err[DC_ERR_LEN]) {
-    const gguf_value *v = gguf_find(f, key);
+int dc_gguf_get_u32(const dc_gguf_file *f, const char *key, uint32_t *out, char err[DC_ERR_LEN]) {
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     if (!v) return 0;
     if (!is_unsigned(v->type) && !is_signed(v->type)) return lookup_error(f, key, err, "an integer", v);
     bool negative = is_signed(v->type) && v->i64 < 0;
@@ -632,8 +632,8 @@ int gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out, char err[DC
     return 1;
 }
 
-int gguf_get_f32(const gguf_file *f, const char *key, float *out, char err[DC_ERR_LEN]) {
-    const gguf_value *v = gguf_find(f, key);
+int dc_gguf_get_f32(const dc_gguf_file *f, const char *key, float *out, char err[DC_ERR_LEN]) {
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     if (!v) return 0;
     if (is_float(v->type)) *out = (float)v->f64;
     else if (is_unsigned(v->type)) *out = (float)v->u64;
@@ -642,32 +642,32 @@ int gguf_get_f32(const gguf_file *f, const char *key, float *out, char err[DC_ER
     return 1;
 }
 
-int gguf_get_bool(const gguf_file *f, const char *key, bool *out, char err[DC_ERR_LEN]) {
-    const gguf_value *v = gguf_find(f, key);
+int dc_gguf_get_bool(const dc_gguf_file *f, const char *key, bool *out, char err[DC_ERR_LEN]) {
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     if (!v) return 0;
     if (v->type != GGUF_TYPE_BOOL) return lookup_error(f, key, err, "a bool", v);
     *out = v->b;
     return 1;
 }
 
-int gguf_get_str(const gguf_file *f, const char *key, gguf_str *out, char err[DC_ERR_LEN]) {
-    const gguf_value *v = gguf_find(f, key);
+int dc_gguf_get_str(const dc_gguf_file *f, const char *key, dc_gguf_str *out, char err[DC_ERR_LEN]) {
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     if (!v) return 0;
     if (v->type != GGUF_TYPE_STRING) return lookup_error(f, key, err, "a string", v);
     *out = v->str;
     return 1;
 }
 
-int gguf_get_arr(const gguf_file *f, const char *key, gguf_type elem_type, const gguf_value **out,
+int dc_gguf_get_arr(const dc_gguf_file *f, const char *key, dc_gguf_type elem_type, const dc_gguf_value **out,
                  char err[DC_ERR_LEN]) {
-    const gguf_value *v = gguf_find(f, key);
+    const dc_gguf_value *v = dc_gguf_find(f, key);
     if (!v) return 0;
     if (v->type != GGUF_TYPE_ARRAY || v->arr.elem_type != elem_type) {
         char what[32];
-        snprintf(what, sizeof what, "an array of %s", gguf_type_name(elem_type));
+        snprintf(what, sizeof what, "an array of %s", dc_gguf_type_name(elem_type));
         if (v->type == GGUF_TYPE_ARRAY)
             dc_err(err, "%s: key '%s': expected %s, found an array of %s", f->path, key, what,
-                   gguf_type_name(v->arr.elem_type));
+                   dc_gguf_type_name(v->arr.elem_type));
         else lookup_error(f, key, err, what, v);
         return -1;
     }
@@ -675,18 +675,18 @@ int gguf_get_arr(const gguf_file *f, const char *key, gguf_type elem_type, const
     return 1;
 }
 
-int64_t gguf_arr_i64(const gguf_value *arr, uint64_t i) {
-    gguf_type t = arr->arr.elem_type;
+int64_t dc_gguf_arr_i64(const dc_gguf_value *arr, uint64_t i) {
+    dc_gguf_type t = arr->arr.elem_type;
     if (!is_unsigned(t) && !is_signed(t) && t != GGUF_TYPE_BOOL) return 0;
     unsigned n = scalar_size[t];
     uint64_t raw = load_le(arr->arr.data + i * n, n);
     return is_signed(t) ? sign_extend(raw, n) : (int64_t)raw;
 }
 
-double gguf_arr_f64(const gguf_value *arr, uint64_t i) {
-    gguf_type t = arr->arr.elem_type;
-    if (t == GGUF_TYPE_UINT64) return (double)(uint64_t)gguf_arr_i64(arr, i);
-    if (!is_float(t)) return (double)gguf_arr_i64(arr, i);
+double dc_gguf_arr_f64(const dc_gguf_value *arr, uint64_t i) {
+    dc_gguf_type t = arr->arr.elem_type;
+    if (t == GGUF_TYPE_UINT64) return (double)(uint64_t)dc_gguf_arr_i64(arr, i);
+    if (!is_float(t)) return (double)dc_gguf_arr_i64(arr, i);
     unsigned n = scalar_size[t];
     return float_bits(load_le(arr->arr.data + i * n, n), n);
 }

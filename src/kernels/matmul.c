@@ -90,10 +90,10 @@ static void multiply_rows(void *arg, int ith, int nth) {
         /* tokens [0, n4) in groups of 4 through dot.four, the rest one by one */
         const int64_t n4 = dot.four ? op->n_tok / 4 * 4 : 0;
         for (int64_t rt = lo; rt < hi; rt += ROW_TILE) {
-            const int64_t rt_end = rt + ROW_TILE < hi ? rt + ROW_TILE : hi;
+            const int64_t dc_rt_end = rt + ROW_TILE < hi ? rt + ROW_TILE : hi;
             for (int64_t t = 0; t < n4; t += 4) {
                 float *y = op->y + t * op->y_stride;
-                for (int64_t r = rt; r < rt_end; r++) {
+                for (int64_t r = rt; r < dc_rt_end; r++) {
                     float s[4];
                     dot.four(n_in, s, wdata + r * op->w->row_bytes, xq + t * op->xq_row_bytes, op->xq_row_bytes);
                     for (int k = 0; k < 4; k++) y[k * op->y_stride + r] = s[k];
@@ -102,7 +102,7 @@ static void multiply_rows(void *arg, int ith, int nth) {
             for (int64_t t = n4; t < op->n_tok; t++) {
                 const char *xrow = xq + t * op->xq_row_bytes;
                 float *yrow = op->y + t * op->y_stride;
-                for (int64_t r = rt; r < rt_end; r++) dot.one(n_in, &yrow[r], wdata + r * op->w->row_bytes, xrow);
+                for (int64_t r = rt; r < dc_rt_end; r++) dot.one(n_in, &yrow[r], wdata + r * op->w->row_bytes, xrow);
             }
         }
     }

@@ -37,7 +37,7 @@ bool dc_load_u32(dc_loader *ld, const char *suffix, bool required, uint32_t lo, 
     char key[128], msg[DC_ERR_LEN];
     uint32_t v = 0;
     key_of(ld, suffix, key);
-    int r = gguf_get_u32(ld->m->gguf, key, &v, msg);
+    int r = dc_gguf_get_u32(ld->m->gguf, key, &v, msg);
     if (r < 0) return dc_err(ld->err, "%s: %s", ld->path, msg);
     if (r == 0) return required ? dc_err(ld->err, "%s: missing metadata key %s", ld->path, key) : true;
     if (v < lo || v > hi)
@@ -50,7 +50,7 @@ bool dc_load_f32(dc_loader *ld, const char *suffix, float lo, float hi, float *o
     char key[128], msg[DC_ERR_LEN];
     float v = 0;
     key_of(ld, suffix, key);
-    int r = gguf_get_f32(ld->m->gguf, key, &v, msg);
+    int r = dc_gguf_get_f32(ld->m->gguf, key, &v, msg);
     if (r < 0) return dc_err(ld->err, "%s: %s", ld->path, msg);
     if (r == 0) return true;
     if (!(v >= lo && v <= hi))
@@ -62,7 +62,7 @@ bool dc_load_f32(dc_loader *ld, const char *suffix, float lo, float hi, float *o
 bool dc_load_bool(dc_loader *ld, const char *suffix, bool *out) {
     char key[128], msg[DC_ERR_LEN];
     key_of(ld, suffix, key);
-    if (gguf_get_bool(ld->m->gguf, key, out, msg) < 0) return dc_err(ld->err, "%s: %s", ld->path, msg);
+    if (dc_gguf_get_bool(ld->m->gguf, key, out, msg) < 0) return dc_err(ld->err, "%s: %s", ld->path, msg);
     return true;
 }
 
@@ -71,11 +71,11 @@ bool dc_load_bool(dc_loader *ld, const char *suffix, bool *out) {
  * computed once n_rot is known (finish_rope). */
 static bool read_yarn(dc_loader *ld) {
     char key[128], msg[DC_ERR_LEN];
-    gguf_str type;
+    dc_gguf_str type;
     key_of(ld, "rope.scaling.type", key);
-    int r = gguf_get_str(ld->m->gguf, key, &type, msg);
+    int r = dc_gguf_get_str(ld->m->gguf, key, &type, msg);
     if (r < 0) return dc_err(ld->err, "%s: %s", ld->path, msg);
-    if (r == 0 || !gguf_str_eq(type, "yarn")) return true;
+    if (r == 0 || !dc_gguf_str_eq(type, "yarn")) return true;
     dc_hparams *hp = &ld->m->hp;
     hp->rope.ext_factor = 1.0f;
     hp->yarn_n_ctx_orig = hp->n_ctx_train;
@@ -145,7 +145,7 @@ bool dc_bind(dc_loader *ld, dc_tensor *t, dc_tensor_use use, bool required, int6
              const char *fmt, int layer) {
     char name[96];
     snprintf(name, sizeof name, fmt, layer);
-    const gguf_tensor *gt = gguf_find_tensor(ld->m->gguf, name);
+    const dc_gguf_tensor *gt = dc_gguf_find_tensor(ld->m->gguf, name);
     if (!gt) return required ? dc_err(ld->err, "%s: missing tensor %s", ld->path, name) : true;
     const int64_t want[4] = {ne0, ne1 ? ne1 : 1, ne2 ? ne2 : 1, 1};
     if (gt->ne[0] != want[0] || gt->ne[1] != want[1] || gt->ne[2] != want[2] || gt->ne[3] != 1)
@@ -189,7 +189,7 @@ static bool bind_ffn(dc_loader *ld, int il) {
 static bool bind_tensors(dc_loader *ld) {
     deepc_model *m = ld->m;
     dc_hparams *hp = &m->hp;
-    const gguf_tensor *emb = gguf_find_tensor(m->gguf, "token_embd.weight");
+    const dc_gguf_tensor *emb = dc_gguf_find_tensor(m->gguf, "token_embd.weight");
     if (!emb) return dc_err(ld->err, "%s: missing tensor token_embd.weight", ld->path);
     if (emb->ne[1] < 1 || emb->ne[1] > (1 << 24))
         return dc_err(ld->err, "%s: token_embd.weight has %lld rows", ld->path, (long long)emb->ne[1]);
@@ -217,20 +217,20 @@ static bool bind_tensors(dc_loader *ld) {
 static bool read_special_tokens(dc_loader *ld) {
     uint32_t v;
     char msg[DC_ERR_LEN];
-    int r = gguf_get_u32(ld->m->gguf, "tokenizer.ggml.eos_token_id", &v, msg);
+    int r = dc_gguf_get_u32(ld->m->gguf, "tokenizer.ggml.eos_token_id", &v, msg);
     if (r < 0) return dc_err(ld->err, "%s: %s", ld->path, msg);
     ld->m->token_eos = r == 1 && v < (uint32_t)ld->m->hp.n_vocab ? (int32_t)v : -1;
     return true;
 }
 
 static bool find_arch(dc_loader *ld) {
-    gguf_str name;
+    dc_gguf_str name;
     char msg[DC_ERR_LEN];
-    int r = gguf_get_str(ld->m->gguf, "general.architecture", &name, msg);
+    int r = dc_gguf_get_str(ld->m->gguf, "general.architecture", &name, msg);
     if (r < 0) return dc_err(ld->err, "%s: %s", ld->path, msg);
     if (r == 0) return dc_err(ld->err, "%s: missing metadata key general.architecture", ld->path);
     for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++) {
-        if (gguf_str_eq(name, arch_table[i].name)) {
+        if (dc_gguf_str_eq(name, arch_table[i].name)) {
             ld->m->arch = &arch_table[i];
             snprintf(ld->m->arch_name, sizeof ld->m->arch_name, "%s", arch_table[i].name);
             return true;
@@ -252,7 +252,7 @@ deepc_model *deepc_model_load(const char *path, char err[DEEPC_ERR_LEN]) {
         return NULL;
     }
     dc_loader ld = {m, path, err};
-    m->gguf = gguf_open(path, err);
+    m->gguf = dc_gguf_open(path, err);
     if (!m->gguf || !find_arch(&ld) || !read_hparams(&ld) || !m->arch->read_hparams(&ld) || (finish_rope(&m->hp), !bind_tensors(&ld)) ||
         !read_special_tokens(&ld)) {
         deepc_model_free(m);
@@ -264,14 +264,14 @@ deepc_model *deepc_model_load(const char *path, char err[DEEPC_ERR_LEN]) {
 void deepc_model_free(deepc_model *m) {
     if (!m) return;
     free(m->layers);
-    gguf_close(m->gguf);
+    dc_gguf_close(m->gguf);
     free(m);
 }
 
 int32_t deepc_model_n_vocab(const deepc_model *m) { return m->hp.n_vocab; }
 int32_t deepc_model_n_ctx_train(const deepc_model *m) { return m->hp.n_ctx_train; }
 int32_t deepc_model_token_eos(const deepc_model *m) { return m->token_eos; }
-int64_t deepc_model_file_bytes(const deepc_model *m) { return (int64_t)gguf_file_size(m->gguf); }
+int64_t deepc_model_file_bytes(const deepc_model *m) { return (int64_t)dc_gguf_file_size(m->gguf); }
 const char *deepc_model_arch(const deepc_model *m) { return m->arch_name; }
 int64_t deepc_model_kv_floats_per_token(const deepc_model *m) {
     return (int64_t)m->hp.n_layer * (m->hp.kv_k_width + m->hp.kv_v_width);

@@ -104,7 +104,7 @@ typedef struct {
 } dc_arch_info;
 
 struct deepc_model {
-    gguf_file *gguf;
+    dc_gguf_file *gguf;
     const dc_arch_info *arch;
     char arch_name[32];
     dc_hparams hp;

@@ -5,7 +5,7 @@
  * Not listed: categories without additions, and Mn (U+1171E left it). */
 #include "tok_internal.h"
 
-const tk_class_delta tk_class_deltas[] = {
+const dc_tk_class_delta dc_tk_class_deltas[] = {
     {"L",
      "\\x{1c89}-\\x{1c8a}\\x{a7cb}-\\x{a7cd}\\x{a7da}-\\x{a7dc}\\x{105c0}-\\x{105f3}\\x{10d4a}-\\x{10d65}\\x{10d6f}-\\x{10d85}"
      "\\x{10ec2}-\\x{10ec4}\\x{1123f}-\\x{11240}\\x{11380}-\\x{11389}\\x{1138b}\\x{1138e}\\x{11390}-\\x{113b5}"
@@ -80,11 +80,11 @@ const tk_class_delta tk_class_deltas[] = {
      "\\x{1face}-\\x{1facf}\\x{1fada}-\\x{1fadc}\\x{1fadf}\\x{1fae8}-\\x{1fae9}\\x{1faf7}-\\x{1faf8}\\x{1fbcb}-\\x{1fbef}"
     },
 };
-const size_t tk_class_deltas_count = sizeof tk_class_deltas / sizeof tk_class_deltas[0];
+const size_t dc_tk_class_deltas_count = sizeof dc_tk_class_deltas / sizeof dc_tk_class_deltas[0];
 
 /* All those code points, as sorted disjoint ranges: text without any of them
  * is matched with the plain PCRE2 classes, which then give the same result. */
-const tk_range tk_class_delta_all[] = {
+const dc_tk_range dc_tk_class_delta_all[] = {
     {0x897, 0x897}, {0xcf3, 0xcf3}, {0xece, 0xece}, {0x1b4e, 0x1b4f},
     {0x1b7f, 0x1b7f}, {0x1c89, 0x1c8a}, {0x2427, 0x2429}, {0x2ffc, 0x2fff},
     {0x31e4, 0x31e5}, {0x31ef, 0x31ef}, {0xa7cb, 0xa7cd}, {0xa7da, 0xa7dc},
@@ -105,4 +105,4 @@ const tk_range tk_class_delta_all[] = {
     {0x1fada, 0x1fadc}, {0x1fadf, 0x1fadf}, {0x1fae8, 0x1fae9}, {0x1faf7, 0x1faf8},
     {0x1fbcb, 0x1fbef}, {0x2b739, 0x2b739}, {0x2ebf0, 0x2ee5d}, {0x31350, 0x323af},
 };
-const size_t tk_class_delta_all_count = sizeof tk_class_delta_all / sizeof tk_class_delta_all[0];
+const size_t dc_tk_class_delta_all_count = sizeof dc_tk_class_delta_all / sizeof dc_tk_class_delta_all[0];

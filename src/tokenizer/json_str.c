@@ -80,7 +80,7 @@ char *dc_json_str_decode(const char *s, size_t n, size_t *len, size_t *end, char
                 free(out);
                 return dc_err(err, "bad \\u escape (or lone surrogate) in a JSON string (byte %zu)", i), NULL;
             }
-            o += tk_utf8_encode((uint32_t)cp, out + o);
+            o += dc_tk_utf8_encode((uint32_t)cp, out + o);
             continue;
         }
         char e = simple_escape(s[i + 1]);

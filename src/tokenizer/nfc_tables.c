@@ -3,15 +3,15 @@
  * tokenizers normalizes with; do not edit. Regenerate with:
  *   python3 src/tokenizer/gen_nfc_tables.py > src/tokenizer/nfc_tables.c
  * Tables (all sorted ascending, searched by nfc.c):
- *  - nfc_ccc: canonical combining class ranges (class != 0 only);
- *  - nfc_decomp + nfc_decomp_pool: full canonical decomposition (NFD) of each
+ *  - dc_nfc_ccc: canonical combining class ranges (class != 0 only);
+ *  - dc_nfc_decomp + dc_nfc_decomp_pool: full canonical decomposition (NFD) of each
  *    decomposable code point except Hangul syllables;
- *  - nfc_compose: primary composites keyed by (first << 21 | second);
- *  - nfc_unstable_index/_blocks: bitmap of code points that are not NFC_QC=Yes
+ *  - dc_nfc_compose: primary composites keyed by (first << 21 | second);
+ *  - dc_nfc_unstable_index/_blocks: bitmap of code points that are not NFC_QC=Yes
  *    with class 0 (a string without them is already NFC). */
 #include "nfc.h"
 
-const nfc_ccc_range nfc_ccc[] = {
+const dc_nfc_ccc_range dc_nfc_ccc[] = {
     {0x300, 0x314, 230},
     {0x315, 0x315, 232},
     {0x316, 0x319, 220},
@@ -346,9 +346,9 @@ const nfc_ccc_range nfc_ccc[] = {
     {0x1E944, 0x1E949, 230},
     {0x1E94A, 0x1E94A, 7},
 };
-const size_t nfc_ccc_count = sizeof nfc_ccc / sizeof nfc_ccc[0];
+const size_t dc_nfc_ccc_count = sizeof dc_nfc_ccc / sizeof dc_nfc_ccc[0];
 
-const uint32_t nfc_decomp_pool[] = {
+const uint32_t dc_nfc_decomp_pool[] = {
     0x41, 0x300, 0x41, 0x301, 0x41, 0x302, 0x41, 0x303, 0x41, 0x308,
     0x41, 0x30A, 0x43, 0x327, 0x45, 0x300, 0x45, 0x301, 0x45, 0x302,
     0x45, 0x308, 0x49, 0x300, 0x49, 0x301, 0x49, 0x302, 0x49, 0x308,
@@ -691,7 +691,7 @@ const uint32_t nfc_decomp_pool[] = {
     0x2A0CE, 0x4CF8, 0x2A105, 0x2A20E, 0x2A291, 0x9EBB, 0x4D56, 0x9EF9, 0x9EFE, 0x9F05,
     0x9F0F, 0x9F16, 0x9F3B, 0x2A600,
 };
-const nfc_decomp_entry nfc_decomp[] = {
+const dc_nfc_decomp_entry dc_nfc_decomp[] = {
     {0xC0, 0, 2},
     {0xC1, 2, 2},
     {0xC2, 4, 2},
@@ -2753,9 +2753,9 @@ const nfc_decomp_entry nfc_decomp[] = {
     {0x2FA1C, 3402, 1},
     {0x2FA1D, 3403, 1},
 };
-const size_t nfc_decomp_count = sizeof nfc_decomp / sizeof nfc_decomp[0];
+const size_t dc_nfc_decomp_count = sizeof dc_nfc_decomp / sizeof dc_nfc_decomp[0];
 
-const nfc_compose_entry nfc_compose[] = {
+const dc_nfc_compose_entry dc_nfc_compose[] = {
     {0x7800338ULL, 0x226E},
     {0x7A00338ULL, 0x2260},
     {0x7C00338ULL, 0x226F},
@@ -3697,9 +3697,9 @@ const nfc_compose_entry nfc_compose[] = {
     {0x22B70115AFULL, 0x115BA},
     {0x22B72115AFULL, 0x115BB},
 };
-const size_t nfc_compose_count = sizeof nfc_compose / sizeof nfc_compose[0];
+const size_t dc_nfc_compose_count = sizeof dc_nfc_compose / sizeof dc_nfc_compose[0];
 
-const uint8_t nfc_unstable_index[0x110000 / 128] = {
+const uint8_t dc_nfc_unstable_index[0x110000 / 128] = {
     0, 0, 0, 0, 0, 0, 1, 2, 0, 3, 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
     17, 18, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27, 0, 0, 28, 0, 0, 0, 0, 0, 0, 0, 29, 30,
     0, 31, 32, 0, 33, 34, 35, 36, 37, 38, 0, 39, 0, 0, 40, 41, 42, 43, 44, 0, 0, 0, 45, 0,
@@ -4064,7 +4064,7 @@ const uint8_t nfc_unstable_index[0x110000 / 128] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
-const uint8_t nfc_unstable_blocks[][16] = {
+const uint8_t dc_nfc_unstable_blocks[][16] = {
     {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},
     {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0x10, 0x40},
     {0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00},

@@ -6,7 +6,7 @@
  * tokens matched on the raw text -> each gap normalized (NFC only on the
  * spans around unstable code points) -> "normalized" added tokens matched
  * on it -> each gap pre-tokenized and BPE-encoded -> suffix ids. All per-call state lives in a
- * tk_session on the stack, so a tokenizer is never written after loading.
+ * dc_tk_session on the stack, so a tokenizer is never written after loading.
  *
  * End-of-generation detection follows llama.cpp's text rules (only over
  * added tokens here): eot = the file's eot id, else eos when its text is an
@@ -22,33 +22,33 @@
 
 #include "tok_internal.h"
 
-dc_tokenizer *tk_new(char err[DC_ERR_LEN]) {
+dc_tokenizer *dc_tk_new(char err[DC_ERR_LEN]) {
     dc_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return dc_err(err, "out of memory"), NULL;
     t->unk_id = t->bos = t->eos = t->eot = t->eom = t->pad = -1;
     memset(t->byte_token, 0xFF, sizeof t->byte_token);
-    tk_trie_init(&t->raw_trie);
-    tk_trie_init(&t->norm_trie);
+    dc_tk_trie_init(&t->raw_trie);
+    dc_tk_trie_init(&t->norm_trie);
     return t;
 }
 
 void dc_tok_free(dc_tokenizer *t) {
     if (!t) return;
     free(t->tokens);
-    tk_buf_free(&t->texts);
-    tk_buf_free(&t->pieces);
+    dc_tk_buf_free(&t->texts);
+    dc_tk_buf_free(&t->pieces);
     free(t->vocab_slots);
     free(t->merges);
-    tk_free_stages(t);
+    dc_tk_free_stages(t);
     pcre2_code_free(t->word_re);
     free(t->added);
-    tk_trie_free(&t->raw_trie);
-    tk_trie_free(&t->norm_trie);
+    dc_tk_trie_free(&t->raw_trie);
+    dc_tk_trie_free(&t->norm_trie);
     free(t->eog);
     free(t);
 }
 
-bool tk_set_vocab_size(dc_tokenizer *t, int32_t n, char err[DC_ERR_LEN]) {
+bool dc_tk_set_vocab_size(dc_tokenizer *t, int32_t n, char err[DC_ERR_LEN]) {
     if (n <= 0) return dc_err(err, "empty vocabulary"), false;
     t->tokens = calloc((size_t)n, sizeof *t->tokens);
     if (!t->tokens) return dc_err(err, "out of memory for %d tokens", n), false;
@@ -56,34 +56,34 @@ bool tk_set_vocab_size(dc_tokenizer *t, int32_t n, char err[DC_ERR_LEN]) {
     return true;
 }
 
-bool tk_set_token(dc_tokenizer *t, int32_t id, const char *text, size_t len, tk_kind kind, char err[DC_ERR_LEN]) {
+bool dc_tk_set_token(dc_tokenizer *t, int32_t id, const char *text, size_t len, dc_tk_kind kind, char err[DC_ERR_LEN]) {
     if (id < 0 || id >= t->tokens_cap) return dc_err(err, "token id %d out of range [0, %d)", id, t->tokens_cap), false;
     if (len > UINT32_MAX - t->texts.n) return dc_err(err, "token texts exceed 4 GiB"), false;
-    tk_token *tok = &t->tokens[id];
+    dc_tk_token *tok = &t->tokens[id];
     tok->text_off = (uint32_t)t->texts.n;
     tok->text_len = (uint32_t)len;
     tok->kind = (uint8_t)kind;
-    return tk_buf_append(&t->texts, text, len) || dc_err(err, "out of memory for token texts");
+    return dc_tk_buf_append(&t->texts, text, len) || dc_err(err, "out of memory for token texts");
 }
 
-const char *tk_text(const dc_tokenizer *t, int32_t id, size_t *len) {
+const char *dc_tk_text(const dc_tokenizer *t, int32_t id, size_t *len) {
     *len = t->tokens[id].text_len;
     return t->texts.p ? t->texts.p + t->tokens[id].text_off : "";
 }
 
-bool tk_add_added(dc_tokenizer *t, const tk_added *a, bool normalized, char err[DC_ERR_LEN]) {
-    tk_added *added = realloc(t->added, (t->n_added + 1) * sizeof *added);
+bool dc_tk_add_added(dc_tokenizer *t, const dc_tk_added *a, bool normalized, char err[DC_ERR_LEN]) {
+    dc_tk_added *added = realloc(t->added, (t->n_added + 1) * sizeof *added);
     if (!added) return dc_err(err, "out of memory for added tokens"), false;
     t->added = added;
     t->added[t->n_added] = *a;
     size_t n;
-    const char *text = tk_text(t, a->id, &n);
-    tk_buf norm = {0};
-    if (normalized && t->nfc && !tk_nfc_append(text, n, &norm)) return dc_err(err, "out of memory"), false;
+    const char *text = dc_tk_text(t, a->id, &n);
+    dc_tk_buf norm = {0};
+    if (normalized && t->nfc && !dc_tk_nfc_append(text, n, &norm)) return dc_err(err, "out of memory"), false;
     bool ok = normalized && t->nfc
-                  ? tk_trie_insert(&t->norm_trie, norm.p, norm.n, (int32_t)t->n_added)
-                  : tk_trie_insert(normalized ? &t->norm_trie : &t->raw_trie, text, n, (int32_t)t->n_added);
-    tk_buf_free(&norm);
+                  ? dc_tk_trie_insert(&t->norm_trie, norm.p, norm.n, (int32_t)t->n_added)
+                  : dc_tk_trie_insert(normalized ? &t->norm_trie : &t->raw_trie, text, n, (int32_t)t->n_added);
+    dc_tk_buf_free(&norm);
     if (!ok) return dc_err(err, "out of memory for added tokens"), false;
     t->n_added++;
     if (a->single_word && !t->word_re) { /* Rust regex \w, which single_word uses */
@@ -102,15 +102,15 @@ bool tk_add_added(dc_tokenizer *t, const tk_added *a, bool normalized, char err[
 /* HF ByteLevel decoder rule: a token whose characters all belong to the
  * byte-level alphabet stands for those bytes, any other token for its text. */
 static bool set_piece(dc_tokenizer *t, int32_t id, bool raw) {
-    tk_token *tok = &t->tokens[id];
+    dc_tk_token *tok = &t->tokens[id];
     size_t n;
-    const unsigned char *s = (const unsigned char *)tk_text(t, id, &n);
+    const unsigned char *s = (const unsigned char *)dc_tk_text(t, id, &n);
     tok->piece_off = (uint32_t)t->pieces.n;
     if (tok->kind == TK_NONE || tok->kind == TK_UNUSED || n == 0) return true;
-    if (!tk_buf_reserve(&t->pieces, n)) return false;
+    if (!dc_tk_buf_reserve(&t->pieces, n)) return false;
     size_t start = t->pieces.n;
     for (size_t i = 0, len; !raw && i < n; i += len) {
-        int b = tk_cp_to_byte(tk_utf8_decode(s + i, n - i, &len));
+        int b = dc_tk_cp_to_byte(dc_tk_utf8_decode(s + i, n - i, &len));
         if (b < 0) {
             raw = true;
             t->pieces.n = start;
@@ -147,7 +147,7 @@ static int32_t find_named(const dc_tokenizer *t, const char *const *names) {
     int32_t best = -1;
     for (size_t k = 0; k < t->n_added; k++) {
         size_t n;
-        const char *s = tk_text(t, t->added[k].id, &n);
+        const char *s = dc_tk_text(t, t->added[k].id, &n);
         if (name_in(s, n, names) && (best < 0 || t->added[k].id < best)) best = t->added[k].id;
     }
     return best;
@@ -161,7 +161,7 @@ static int cmp_id(const void *a, const void *b) {
 static bool set_eog(dc_tokenizer *t, char err[DC_ERR_LEN]) {
     size_t n;
     if (t->eot < 0 && t->eos >= 0) {
-        const char *s = tk_text(t, t->eos, &n);
+        const char *s = dc_tk_text(t, t->eos, &n);
         if (name_in(s, n, EOT_NAMES)) t->eot = t->eos;
     }
     if (t->eot < 0) t->eot = find_named(t, EOT_NAMES);
@@ -173,7 +173,7 @@ static bool set_eog(dc_tokenizer *t, char err[DC_ERR_LEN]) {
     for (int k = 0; k < 6; k++)
         if (fixed[k] >= 0) t->eog[t->n_eog++] = fixed[k];
     for (size_t k = 0; k < t->n_added; k++) {
-        const char *s = tk_text(t, t->added[k].id, &n);
+        const char *s = dc_tk_text(t, t->added[k].id, &n);
         if (name_in(s, n, EOG_NAMES)) t->eog[t->n_eog++] = t->added[k].id;
     }
     qsort(t->eog, t->n_eog, sizeof *t->eog, cmp_id);
@@ -193,10 +193,10 @@ static void eog_tokens_special(dc_tokenizer *t) {
     }
 }
 
-bool tk_finish(dc_tokenizer *t, bool llama_rules, char err[DC_ERR_LEN]) {
+bool dc_tk_finish(dc_tokenizer *t, bool llama_rules, char err[DC_ERR_LEN]) {
     for (int b = 0; b < 256; b++) {
         char s[4];
-        t->byte_token[b] = tk_vocab_find(t, s, tk_utf8_encode(tk_byte_to_cp((uint8_t)b), s));
+        t->byte_token[b] = dc_tk_vocab_find(t, s, dc_tk_utf8_encode(dc_tk_byte_to_cp((uint8_t)b), s));
     }
     for (int32_t id = 0; id < t->n_vocab; id++) {
         bool added = t->tokens[id].kind == TK_SPECIAL || t->tokens[id].kind == TK_ADDED;
@@ -209,47 +209,47 @@ bool tk_finish(dc_tokenizer *t, bool llama_rules, char err[DC_ERR_LEN]) {
 
 /* ---- encoding ---- */
 
-static bool normalized_gap(tk_session *s, const char *text, size_t n) {
-    return tk_split_added(s, &s->t->norm_trie, text, n, tk_pretokenize);
+static bool normalized_gap(dc_tk_session *s, const char *text, size_t n) {
+    return dc_tk_split_added(s, &s->t->norm_trie, text, n, dc_tk_pretokenize);
 }
 
-static bool raw_gap(tk_session *s, const char *text, size_t n) {
-    if (!s->t->nfc || tk_nfc_stable_prefix(text, n) == n) return normalized_gap(s, text, n);
+static bool raw_gap(dc_tk_session *s, const char *text, size_t n) {
+    if (!s->t->nfc || dc_tk_nfc_stable_prefix(text, n) == n) return normalized_gap(s, text, n);
     s->norm.n = 0;
     for (size_t pos = 0; pos < n;) {
-        size_t keep = tk_nfc_stable_prefix(text + pos, n - pos);
-        size_t span = pos + keep < n ? tk_nfc_unstable_span(text + pos + keep, n - pos - keep) : 0;
-        if (!tk_buf_append(&s->norm, text + pos, keep) || !tk_nfc_append(text + pos + keep, span, &s->norm))
+        size_t keep = dc_tk_nfc_stable_prefix(text + pos, n - pos);
+        size_t span = pos + keep < n ? dc_tk_nfc_unstable_span(text + pos + keep, n - pos - keep) : 0;
+        if (!dc_tk_buf_append(&s->norm, text + pos, keep) || !dc_tk_nfc_append(text + pos + keep, span, &s->norm))
             return dc_err(s->err, "out of memory normalizing %zu bytes", n), false;
         pos += keep + span;
     }
     return normalized_gap(s, s->norm.p, s->norm.n);
 }
 
-static bool emit_all(tk_session *s, const int32_t *ids, int n) {
+static bool emit_all(dc_tk_session *s, const int32_t *ids, int n) {
     for (int i = 0; i < n; i++)
-        if (!tk_emit(s, ids[i])) return false;
+        if (!dc_tk_emit(s, ids[i])) return false;
     return true;
 }
 
 bool dc_tok_encode(const dc_tokenizer *t, const char *text, size_t len, unsigned flags, dc_tok_ids *out,
                    char err[DC_ERR_LEN]) {
     out->n = 0;
-    tk_session s = {.t = t,
+    dc_tk_session s = {.t = t,
                     .parse_special = flags & DC_TOK_PARSE_SPECIAL,
-                    .stages = t->stages[tk_has_new_class_chars(text, len)],
+                    .stages = t->stages[dc_tk_has_new_class_chars(text, len)],
                     .out = out,
                     .err = err};
     s.md = pcre2_match_data_create(1, NULL);
     if (!s.md) return dc_err(err, "out of memory"), false;
-    tk_bpe_cache_init(&s, len);
+    dc_tk_bpe_cache_init(&s, len);
     bool add = flags & DC_TOK_ADD_SPECIAL;
-    bool ok = (!add || emit_all(&s, t->prefix, t->n_prefix)) && tk_split_added(&s, &t->raw_trie, text, len, raw_gap) &&
+    bool ok = (!add || emit_all(&s, t->prefix, t->n_prefix)) && dc_tk_split_added(&s, &t->raw_trie, text, len, raw_gap) &&
               (!add || emit_all(&s, t->suffix, t->n_suffix));
     pcre2_match_data_free(s.md);
-    tk_buf_free(&s.norm);
-    tk_buf_free(&s.mapped);
-    tk_bpe_session_free(&s);
+    dc_tk_buf_free(&s.norm);
+    dc_tk_buf_free(&s.mapped);
+    dc_tk_bpe_session_free(&s);
     return ok;
 }
 
@@ -276,9 +276,9 @@ size_t dc_tok_eog_ids(const dc_tokenizer *t, const int32_t **ids) {
 }
 
 int32_t dc_tok_find(const dc_tokenizer *t, const char *text, size_t len) {
-    int32_t a = tk_trie_find(&t->raw_trie, text, len);
-    if (a < 0) a = tk_trie_find(&t->norm_trie, text, len);
-    return a >= 0 ? t->added[a].id : tk_vocab_find(t, text, len);
+    int32_t a = dc_tk_trie_find(&t->raw_trie, text, len);
+    if (a < 0) a = dc_tk_trie_find(&t->norm_trie, text, len);
+    return a >= 0 ? t->added[a].id : dc_tk_vocab_find(t, text, len);
 }
 
 /* ---- loading by path ---- */
@@ -305,9 +305,9 @@ dc_tokenizer *dc_tok_load(const char *path, char err[DC_ERR_LEN]) {
         return t;
     }
     if (!is_gguf_file(path)) return dc_tok_load_hf(path, err);
-    gguf_file *f = gguf_open(path, err);
+    dc_gguf_file *f = dc_gguf_open(path, err);
     if (!f) return NULL;
     dc_tokenizer *t = dc_tok_load_gguf(f, err);
-    gguf_close(f);
+    dc_gguf_close(f);
     return t;
 }

@@ -3,7 +3,7 @@
  * friends), loaded from a GGUF model or from a tokenizer.json.
  *
  * Loading
- *   dc_tok_load_gguf(): from an open gguf_file (`tokenizer.ggml.*`): model
+ *   dc_tok_load_gguf(): from an open dc_gguf_file (`tokenizer.ggml.*`): model
  *     must be "gpt2"; `tokenizer.ggml.pre` picks the pre-tokenizer (qwen2,
  *     deepseek-r1-qwen, llama-bpe, llama3, deepseek-v3, deepseek-llm; anything
  *     else is an error). Token types follow llama.cpp: CONTROL (3) and
@@ -14,7 +14,7 @@
  *     tokenizer_config.json beside it when present (bos/eos tokens,
  *     add_bos_token / add_eos_token).
  *   dc_tok_load(): a GGUF file, a tokenizer.json, or a folder holding one.
- * Ownership: the dc_tokenizer owns copies of everything it uses (the gguf_file
+ * Ownership: the dc_tokenizer owns copies of everything it uses (the dc_gguf_file
  * may be closed right after loading). Free it with dc_tok_free().
  * Threads: a loaded tokenizer is never modified; encode / decode / piece calls
  * may run concurrently on one tokenizer. A dc_detok belongs to one caller.
@@ -64,7 +64,7 @@ typedef struct {
 } dc_tok_ids;
 
 dc_tokenizer *dc_tok_load(const char *path, char err[DC_ERR_LEN]);
-dc_tokenizer *dc_tok_load_gguf(const gguf_file *f, char err[DC_ERR_LEN]);
+dc_tokenizer *dc_tok_load_gguf(const dc_gguf_file *f, char err[DC_ERR_LEN]);
 dc_tokenizer *dc_tok_load_hf(const char *tokenizer_json_path, char err[DC_ERR_LEN]);
 void dc_tok_free(dc_tokenizer *t);
 

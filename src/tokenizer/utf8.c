@@ -2,7 +2,7 @@
  * White_Space and the GPT-2 byte-level mapping (see tok_internal.h).
  *
  * Decoding is strict (no overlongs, no surrogates, nothing above U+10FFFF),
- * so "valid" means what Rust's str means. tk_utf8_lossy follows the
+ * so "valid" means what Rust's str means. dc_tk_utf8_lossy follows the
  * "maximal subpart" rule of Rust's String::from_utf8_lossy (one U+FFFD per
  * maximal prefix of a valid sequence that cannot be completed, one per stray
  * byte), which makes streamed and whole decoding agree byte for byte.
@@ -12,7 +12,7 @@
 
 #include "tok_internal.h"
 
-bool tk_buf_reserve(tk_buf *b, size_t extra) {
+bool dc_tk_buf_reserve(dc_tk_buf *b, size_t extra) {
     if (extra <= b->cap - b->n) return true;
     if (extra > SIZE_MAX / 2 - b->n) return false;
     size_t cap = b->cap ? b->cap : 64;
@@ -24,16 +24,16 @@ bool tk_buf_reserve(tk_buf *b, size_t extra) {
     return true;
 }
 
-bool tk_buf_append(tk_buf *b, const void *src, size_t n) {
-    if (!tk_buf_reserve(b, n)) return false;
+bool dc_tk_buf_append(dc_tk_buf *b, const void *src, size_t n) {
+    if (!dc_tk_buf_reserve(b, n)) return false;
     if (n) memcpy(b->p + b->n, src, n);
     b->n += n;
     return true;
 }
 
-void tk_buf_free(tk_buf *b) {
+void dc_tk_buf_free(dc_tk_buf *b) {
     free(b->p);
-    *b = (tk_buf){0};
+    *b = (dc_tk_buf){0};
 }
 
 /* Valid range of the second byte of a sequence led by `lead` (>= 0xC2). */
@@ -60,7 +60,7 @@ static size_t valid_prefix(const unsigned char *s, size_t n, size_t *need) {
     return k;
 }
 
-int32_t tk_utf8_decode(const unsigned char *s, size_t n, size_t *len) {
+int32_t dc_tk_utf8_decode(const unsigned char *s, size_t n, size_t *len) {
     if (s[0] < 0x80) {
         *len = 1;
         return s[0];
@@ -76,7 +76,7 @@ int32_t tk_utf8_decode(const unsigned char *s, size_t n, size_t *len) {
     return cp;
 }
 
-size_t tk_utf8_encode(uint32_t cp, char out[4]) {
+size_t dc_tk_utf8_encode(uint32_t cp, char out[4]) {
     if (cp < 0x80) {
         out[0] = (char)cp;
         return 1;
@@ -99,10 +99,10 @@ size_t tk_utf8_encode(uint32_t cp, char out[4]) {
     return 4;
 }
 
-size_t tk_utf8_lossy(const unsigned char *s, size_t n, bool final, tk_buf *out) {
+size_t dc_tk_utf8_lossy(const unsigned char *s, size_t n, bool final, dc_tk_buf *out) {
     static const char replacement[3] = {'\xEF', '\xBF', '\xBD'};
     if (n == 0) return 0;
-    if (!tk_buf_reserve(out, n * 3)) return (size_t)-1;
+    if (!dc_tk_buf_reserve(out, n * 3)) return (size_t)-1;
     size_t i = 0, run = 0; /* s[run, i) is valid and not yet copied */
     while (i < n) {
         if (s[i] < 0x80) {
@@ -127,7 +127,7 @@ size_t tk_utf8_lossy(const unsigned char *s, size_t n, bool final, tk_buf *out) 
     return i;
 }
 
-bool tk_is_space(int32_t cp) {
+bool dc_tk_is_space(int32_t cp) {
     return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
            (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
            cp == 0x3000;
@@ -135,14 +135,14 @@ bool tk_is_space(int32_t cp) {
 
 /* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves,
  * the other 68 bytes (0x00-0x20, 0x7F-0xA0, 0xAD) become U+0100.. in order. */
-uint32_t tk_byte_to_cp(uint8_t b) {
+uint32_t dc_tk_byte_to_cp(uint8_t b) {
     if ((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE) return b;
     if (b <= 0x20) return 0x100u + b;
     if (b <= 0xA0) return b + 0xA2u;
     return 0x143;
 }
 
-int tk_cp_to_byte(int32_t cp) {
+int dc_tk_cp_to_byte(int32_t cp) {
     if ((cp >= 0x21 && cp <= 0x7E) || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF)) return cp;
     if (cp >= 0x100 && cp <= 0x120) return cp - 0x100;
     if (cp >= 0x121 && cp <= 0x142) return cp - 0xA2;

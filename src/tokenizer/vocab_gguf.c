@@ -64,13 +64,13 @@ static const pre_type PRE_TYPES[] = {
      .dollar_endonly = true},
 };
 
-static const pre_type *find_pre(gguf_str name) {
+static const pre_type *find_pre(dc_gguf_str name) {
     for (size_t i = 0; i < sizeof PRE_TYPES / sizeof PRE_TYPES[0]; i++)
-        if (gguf_str_eq(name, PRE_TYPES[i].name)) return &PRE_TYPES[i];
+        if (dc_gguf_str_eq(name, PRE_TYPES[i].name)) return &PRE_TYPES[i];
     return NULL;
 }
 
-static tk_kind kind_of_type(int64_t type) {
+static dc_tk_kind kind_of_type(int64_t type) {
     switch (type) {
     case 2:                    /* UNKNOWN */
     case 3: return TK_SPECIAL; /* CONTROL */
@@ -80,87 +80,87 @@ static tk_kind kind_of_type(int64_t type) {
     }
 }
 
-static bool check_model(const gguf_file *f, const char *path, const pre_type **pre, char err[DC_ERR_LEN]) {
-    gguf_str s;
+static bool check_model(const dc_gguf_file *f, const char *path, const pre_type **pre, char err[DC_ERR_LEN]) {
+    dc_gguf_str s;
     char shown[80];
-    int r = gguf_get_str(f, "tokenizer.ggml.model", &s, err);
+    int r = dc_gguf_get_str(f, "tokenizer.ggml.model", &s, err);
     if (r < 0) return false;
     if (r == 0) return dc_err(err, "%s: no tokenizer.ggml.model (the file has no tokenizer)", path), false;
-    if (!gguf_str_eq(s, "gpt2"))
+    if (!dc_gguf_str_eq(s, "gpt2"))
         return dc_err(err, "%s: tokenizer.ggml.model is '%s', only 'gpt2' (byte-level BPE) is supported", path,
-                      gguf_str_escape(s, shown, sizeof shown)),
+                      dc_gguf_str_escape(s, shown, sizeof shown)),
                false;
-    if ((r = gguf_get_str(f, "tokenizer.ggml.pre", &s, err)) < 0) return false;
+    if ((r = dc_gguf_get_str(f, "tokenizer.ggml.pre", &s, err)) < 0) return false;
     if (r == 0) return dc_err(err, "%s: no tokenizer.ggml.pre (pre-tokenizer type)", path), false;
     *pre = find_pre(s);
     if (!*pre)
         return dc_err(err,
                       "%s: tokenizer.ggml.pre '%s' is not supported (supported: qwen2, deepseek-r1-qwen, llama-bpe, "
                       "llama3, deepseek-v3, deepseek-llm)",
-                      path, gguf_str_escape(s, shown, sizeof shown)),
+                      path, dc_gguf_str_escape(s, shown, sizeof shown)),
                false;
     return true;
 }
 
-static bool load_tokens(dc_tokenizer *t, const gguf_file *f, const char *path, char err[DC_ERR_LEN]) {
-    const gguf_value *tokens, *types = NULL;
-    int r = gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens, err);
+static bool load_tokens(dc_tokenizer *t, const dc_gguf_file *f, const char *path, char err[DC_ERR_LEN]) {
+    const dc_gguf_value *tokens, *types = NULL;
+    int r = dc_gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens, err);
     if (r < 0) return false;
     if (r == 0) return dc_err(err, "%s: no tokenizer.ggml.tokens", path), false;
     if (tokens->arr.n == 0 || tokens->arr.n > INT32_MAX / 2)
         return dc_err(err, "%s: tokenizer.ggml.tokens has %llu entries", path, (unsigned long long)tokens->arr.n),
                false;
-    const gguf_value *v = gguf_find(f, "tokenizer.ggml.token_type");
+    const dc_gguf_value *v = dc_gguf_find(f, "tokenizer.ggml.token_type");
     if (v) {
-        gguf_type et = v->arr.elem_type;
+        dc_gguf_type et = v->arr.elem_type;
         if (v->type != GGUF_TYPE_ARRAY || et == GGUF_TYPE_STRING || et == GGUF_TYPE_ARRAY || et == GGUF_TYPE_FLOAT32 ||
             et == GGUF_TYPE_FLOAT64 || v->arr.n != tokens->arr.n)
             return dc_err(err, "%s: tokenizer.ggml.token_type must be an integer array with one entry per token", path),
                    false;
         types = v;
     }
-    if (!tk_set_vocab_size(t, (int32_t)tokens->arr.n, err)) return false;
+    if (!dc_tk_set_vocab_size(t, (int32_t)tokens->arr.n, err)) return false;
     for (int32_t id = 0; id < t->n_vocab; id++) {
-        gguf_str s = tokens->arr.strs[id];
-        tk_kind kind = types ? kind_of_type(gguf_arr_i64(types, (uint64_t)id)) : TK_NORMAL;
-        if (!tk_set_token(t, id, s.ptr, s.len, kind, err)) return false;
+        dc_gguf_str s = tokens->arr.strs[id];
+        dc_tk_kind kind = types ? kind_of_type(dc_gguf_arr_i64(types, (uint64_t)id)) : TK_NORMAL;
+        if (!dc_tk_set_token(t, id, s.ptr, s.len, kind, err)) return false;
     }
-    return tk_vocab_build(t, err);
+    return dc_tk_vocab_build(t, err);
 }
 
-static bool load_merges(dc_tokenizer *t, const gguf_file *f, const char *path, char err[DC_ERR_LEN]) {
-    const gguf_value *merges;
-    int r = gguf_get_arr(f, "tokenizer.ggml.merges", GGUF_TYPE_STRING, &merges, err);
+static bool load_merges(dc_tokenizer *t, const dc_gguf_file *f, const char *path, char err[DC_ERR_LEN]) {
+    const dc_gguf_value *merges;
+    int r = dc_gguf_get_arr(f, "tokenizer.ggml.merges", GGUF_TYPE_STRING, &merges, err);
     if (r < 0) return false;
     if (r == 0) return dc_err(err, "%s: no tokenizer.ggml.merges", path), false;
     if (merges->arr.n > UINT32_MAX / 4)
         return dc_err(err, "%s: tokenizer.ggml.merges has too many entries", path), false;
-    if (!tk_merges_init(t, merges->arr.n, err)) return false;
+    if (!dc_tk_merges_init(t, merges->arr.n, err)) return false;
     for (uint64_t i = 0; i < merges->arr.n; i++) {
-        gguf_str m = merges->arr.strs[i];
+        dc_gguf_str m = merges->arr.strs[i];
         const char *space = m.len > 1 ? memchr(m.ptr + 1, ' ', m.len - 1) : NULL;
         if (!space) continue; /* malformed: llama.cpp cannot use it either */
         size_t left = (size_t)(space - m.ptr);
-        if (!tk_merge_add(t, (uint32_t)i, m.ptr, left, space + 1, m.len - left - 1, false, err)) return false;
+        if (!dc_tk_merge_add(t, (uint32_t)i, m.ptr, left, space + 1, m.len - left - 1, false, err)) return false;
     }
     return true;
 }
 
 static bool load_added(dc_tokenizer *t, char err[DC_ERR_LEN]) {
     for (int32_t id = 0; id < t->n_vocab; id++) {
-        tk_kind kind = t->tokens[id].kind;
+        dc_tk_kind kind = t->tokens[id].kind;
         if (kind != TK_SPECIAL && kind != TK_ADDED) continue;
-        tk_added a = {.id = id, .special = kind == TK_SPECIAL};
-        if (!tk_add_added(t, &a, false, err)) return false;
+        dc_tk_added a = {.id = id, .special = kind == TK_SPECIAL};
+        if (!dc_tk_add_added(t, &a, false, err)) return false;
     }
     return true;
 }
 
 /* Reads an optional token id key into *out (unchanged when absent). */
-static bool get_id(dc_tokenizer *t, const gguf_file *f, const char *path, const char *key, int32_t *out,
+static bool get_id(dc_tokenizer *t, const dc_gguf_file *f, const char *path, const char *key, int32_t *out,
                    char err[DC_ERR_LEN]) {
     uint32_t v;
-    int r = gguf_get_u32(f, key, &v, err);
+    int r = dc_gguf_get_u32(f, key, &v, err);
     if (r < 0) return false;
     if (r == 0) return true;
     if (v >= (uint32_t)t->n_vocab)
@@ -169,7 +169,7 @@ static bool get_id(dc_tokenizer *t, const gguf_file *f, const char *path, const 
     return true;
 }
 
-static bool load_special(dc_tokenizer *t, const gguf_file *f, const char *path, const pre_type *pre,
+static bool load_special(dc_tokenizer *t, const dc_gguf_file *f, const char *path, const pre_type *pre,
                          char err[DC_ERR_LEN]) {
     if (!get_id(t, f, path, "tokenizer.ggml.bos_token_id", &t->bos, err) ||
         !get_id(t, f, path, "tokenizer.ggml.eos_token_id", &t->eos, err) ||
@@ -178,27 +178,27 @@ static bool load_special(dc_tokenizer *t, const gguf_file *f, const char *path, 
         !get_id(t, f, path, "tokenizer.ggml.padding_token_id", &t->pad, err))
         return false;
     bool add_bos = pre->add_bos, add_eos = false;
-    if (gguf_get_bool(f, "tokenizer.ggml.add_bos_token", &add_bos, err) < 0 ||
-        gguf_get_bool(f, "tokenizer.ggml.add_eos_token", &add_eos, err) < 0)
+    if (dc_gguf_get_bool(f, "tokenizer.ggml.add_bos_token", &add_bos, err) < 0 ||
+        dc_gguf_get_bool(f, "tokenizer.ggml.add_eos_token", &add_eos, err) < 0)
         return false;
     if (add_bos && t->bos >= 0) t->prefix[t->n_prefix++] = t->bos;
     if (add_eos && t->eos >= 0) t->suffix[t->n_suffix++] = t->eos;
     return true;
 }
 
-dc_tokenizer *dc_tok_load_gguf(const gguf_file *f, char err[DC_ERR_LEN]) {
-    const char *path = gguf_path(f);
+dc_tokenizer *dc_tok_load_gguf(const dc_gguf_file *f, char err[DC_ERR_LEN]) {
+    const char *path = dc_gguf_path(f);
     const pre_type *pre;
     if (!check_model(f, path, &pre, err)) return NULL;
-    dc_tokenizer *t = tk_new(err);
+    dc_tokenizer *t = dc_tk_new(err);
     if (!t) return NULL;
     t->nfc = pre->nfc;
     t->ignore_merges = pre->ignore_merges;
     bool ok = load_tokens(t, f, path, err) && load_merges(t, f, path, err) && load_added(t, err) &&
               load_special(t, f, path, pre, err);
     for (int i = 0; ok && i < 7 && pre->regexes[i]; i++)
-        ok = tk_add_stage(t, pre->regexes[i], strlen(pre->regexes[i]), false, pre->dollar_endonly, err);
-    if (ok) ok = tk_finish(t, true, err);
+        ok = dc_tk_add_stage(t, pre->regexes[i], strlen(pre->regexes[i]), false, pre->dollar_endonly, err);
+    if (ok) ok = dc_tk_finish(t, true, err);
     if (!ok) {
         dc_tok_free(t);
         return NULL;

@@ -104,7 +104,7 @@ static bool load_split(dc_tokenizer *t, const cJSON *p, const char *path, char e
                false;
     if (flag(p, "invert", false)) return dc_err(err, "%s: pre_tokenizer Split: invert is not supported", path), false;
     char msg[DC_ERR_LEN];
-    if (!tk_add_stage(t, src->valuestring, strlen(src->valuestring), src == literal, false, msg))
+    if (!dc_tk_add_stage(t, src->valuestring, strlen(src->valuestring), src == literal, false, msg))
         return dc_err(err, "%s: %s", path, msg), false;
     return true;
 }
@@ -117,7 +117,7 @@ static bool load_pretok(dc_tokenizer *t, const cJSON *p, bool *byte_level, const
         if (flag(p, "add_prefix_space", false))
             return dc_err(err, "%s: pre_tokenizer ByteLevel: add_prefix_space true is not supported", path), false;
         *byte_level = true;
-        return !flag(p, "use_regex", true) || tk_add_stage(t, GPT2_RE, strlen(GPT2_RE), false, false, err);
+        return !flag(p, "use_regex", true) || dc_tk_add_stage(t, GPT2_RE, strlen(GPT2_RE), false, false, err);
     }
     if (strcmp(type, "Sequence"))
         return dc_err(err, "%s: pre_tokenizer type '%.40s' is not supported (Split, ByteLevel, Sequence)", path, type),
@@ -151,13 +151,13 @@ static bool load_vocab(dc_tokenizer *t, const cJSON *model, const cJSON *added, 
         if (id > max) max = id;
         ++*n_model;
     }
-    if (!tk_set_vocab_size(t, max + 1 + cJSON_GetArraySize(added), err)) return false;
+    if (!dc_tk_set_vocab_size(t, max + 1 + cJSON_GetArraySize(added), err)) return false;
     cJSON_ArrayForEach(item, vocab) {
-        if (!tk_set_token(t, (int32_t)item->valuedouble, item->string, strlen(item->string), TK_NORMAL, err))
+        if (!dc_tk_set_token(t, (int32_t)item->valuedouble, item->string, strlen(item->string), TK_NORMAL, err))
             return false;
     }
     t->n_vocab = max + 1;
-    return tk_vocab_build(t, err);
+    return dc_tk_vocab_build(t, err);
 }
 
 /* A merge entry: "left right" or ["left", "right"]. */
@@ -183,7 +183,7 @@ static bool merge_parts(const cJSON *m, const char **l, size_t *ll, const char *
 static bool load_merges(dc_tokenizer *t, const cJSON *model, const char *path, char err[DC_ERR_LEN]) {
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
     if (!cJSON_IsArray(merges)) return dc_err(err, "%s: model.merges is missing or not an array", path), false;
-    if (!tk_merges_init(t, (size_t)cJSON_GetArraySize(merges), err)) return false;
+    if (!dc_tk_merges_init(t, (size_t)cJSON_GetArraySize(merges), err)) return false;
     uint32_t rank = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, merges) {
@@ -192,7 +192,7 @@ static bool load_merges(dc_tokenizer *t, const cJSON *model, const char *path, c
         if (!merge_parts(m, &l, &ll, &r, &rl))
             return dc_err(err, "%s: model.merges[%u] is neither \"a b\" nor [\"a\", \"b\"]", path, rank), false;
         char msg[DC_ERR_LEN];
-        if (!tk_merge_add(t, rank, l, ll, r, rl, true, msg))
+        if (!dc_tk_merge_add(t, rank, l, ll, r, rl, true, msg))
             return dc_err(err, "%s: model.merges: %s", path, msg), false;
         rank++;
     }
@@ -219,7 +219,7 @@ static bool check_model(dc_tokenizer *t, const cJSON *model, const char *path, c
 static int32_t added_with_text(const dc_tokenizer *t, const char *s, size_t n) {
     for (size_t k = 0; k < t->n_added; k++) {
         size_t len;
-        const char *text = tk_text(t, t->added[k].id, &len);
+        const char *text = dc_tk_text(t, t->added[k].id, &len);
         if (len == n && !memcmp(text, s, n)) return t->added[k].id;
     }
     return -1;
@@ -239,16 +239,16 @@ static bool load_added(dc_tokenizer *t, const cJSON *added, int32_t n_model, con
         size_t len = strlen(content->valuestring);
         int32_t id = added_with_text(t, content->valuestring, len);
         if (id >= 0) continue;
-        id = tk_vocab_find(t, content->valuestring, len);
+        id = dc_tk_vocab_find(t, content->valuestring, len);
         if (id < 0) id = max_added >= n_model ? max_added + 1 : n_model;
         if (id > max_added) max_added = id;
-        tk_added a = {.id = id,
+        dc_tk_added a = {.id = id,
                       .special = flag(item, "special", false),
                       .lstrip = flag(item, "lstrip", false),
                       .rstrip = flag(item, "rstrip", false),
                       .single_word = flag(item, "single_word", false)};
-        if (!tk_set_token(t, id, content->valuestring, len, a.special ? TK_SPECIAL : TK_ADDED, err) ||
-            !tk_add_added(t, &a, flag(item, "normalized", !a.special), err))
+        if (!dc_tk_set_token(t, id, content->valuestring, len, a.special ? TK_SPECIAL : TK_ADDED, err) ||
+            !dc_tk_add_added(t, &a, flag(item, "normalized", !a.special), err))
             return false;
         if (id >= n_vocab) n_vocab = id + 1;
     }
@@ -337,7 +337,7 @@ static bool load_config(dc_tokenizer *t, const cJSON *root, const char *json_pat
 dc_tokenizer *dc_tok_load_hf(const char *path, char err[DC_ERR_LEN]) {
     cJSON *root = parse_json_file(path, err);
     if (!root) return NULL;
-    dc_tokenizer *t = tk_new(err);
+    dc_tokenizer *t = dc_tk_new(err);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     bool byte_level = false;
@@ -353,7 +353,7 @@ dc_tokenizer *dc_tok_load_hf(const char *path, char err[DC_ERR_LEN]) {
     if (ok) {
         const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
         t->unk_id = cJSON_IsString(unk) ? dc_tok_find(t, unk->valuestring, strlen(unk->valuestring)) : -1;
-        ok = load_config(t, root, path, err) && tk_finish(t, false, err);
+        ok = load_config(t, root, path, err) && dc_tk_finish(t, false, err);
     }
     cJSON_Delete(root);
     if (!ok) {
