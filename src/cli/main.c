@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "server/server.h"
 
 static const struct {
     const char *name;
@@ -19,6 +20,8 @@ static const struct {
     {"template", cmd_template, "template TEMPLATE < vars.json         render a chat template (.jinja, GGUF, tokenizer_config.json)"},
     {"logits", cmd_logits, "logits MODEL --tokens 1,2,3           logits of every position as JSON"},
     {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-r 3]  prompt and generation speed"},
+    {"serve", cmd_serve, "serve MODEL [--host H] [--port P] [--api-key K | --api-key-file F] [--parallel N]\n"
+                         "                                        OpenAI-compatible HTTP server (docs/server-api.md)"},
 };
 
 static int usage(FILE *out) {

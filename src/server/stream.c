@@ -58,6 +58,16 @@ static bool append(char **buf, size_t *len, size_t *cap, const char *s, size_t n
     return true;
 }
 
+bool job_batch_append(job_batch *dst, const job_batch *src) {
+    if (!append(&dst->content, &dst->content_len, &dst->content_cap, src->content, src->content_len) ||
+        !append(&dst->reasoning, &dst->reasoning_len, &dst->reasoning_cap, src->reasoning, src->reasoning_len) ||
+        (src->n_lp && !grow((void **)&dst->lp, &dst->lp_cap, dst->n_lp + src->n_lp, sizeof *dst->lp)))
+        return false;
+    if (src->n_lp) memcpy(dst->lp + dst->n_lp, src->lp, src->n_lp * sizeof *src->lp);
+    dst->n_lp += src->n_lp;
+    return true;
+}
+
 static void release_locked(srv_job *j, bool *last) {
     *last = --j->refs == 0;
 }

@@ -42,6 +42,8 @@ typedef struct {
 } job_batch;
 
 void job_batch_free(job_batch *b);
+/* Appends src's text and log probabilities to dst; false when out of memory. */
+bool job_batch_append(job_batch *dst, const job_batch *src);
 
 /* The end of a job, valid once job_wait has returned 1. */
 typedef struct {
