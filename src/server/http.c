@@ -4,10 +4,12 @@
  * libmicrohttpd calls on_request several times per request: first with the
  * headers (*con_cls is still NULL), then once per piece of body, then once
  * more with no data. Everything that does not need the body is decided on
- * the first call, so an unauthorized, misrouted or oversized request is
- * answered before its body is read (libmicrohttpd then closes the
- * connection instead of reading the rest). GET endpoints answer on the first
- * call; POST endpoints collect the body and answer on the last call. A
+ * the first call (judge -> a verdict). Only a body announced larger than
+ * --max-body is answered right then (413; libmicrohttpd closes the connection
+ * instead of reading the body). Every other answer waits for the last call,
+ * since a response queued before the body is read costs the keep-alive
+ * connection: bodies of requests that are refused anyway are read and
+ * dropped (still bounded by --max-body), POST endpoints get theirs whole. A
  * request's state (http_req) is freed by the request-completed callback.
  *
  * Threads: one per connection (libmicrohttpd's thread-per-connection mode),
@@ -51,10 +53,13 @@ static const struct route {
     {"/metrics", false, false, R_METRICS},
 };
 
+enum verdict { V_HANDLE, V_PREFLIGHT, V_UNAUTHORIZED, V_NOT_FOUND, V_BAD_METHOD, V_LOADING };
+
 typedef struct {
     const struct route *route;
-    char *body;
-    size_t len, cap;
+    enum verdict verdict;
+    char *body;            /* the body of a request to handle (POST) */
+    size_t len, cap, received;
     bool too_large;
 } http_req;
 
@@ -196,45 +201,64 @@ static enum MHD_Result too_large(const srv_state *s, struct MHD_Connection *c) {
     return http_respond(c, 413, r);
 }
 
-/* Everything decided from the headers alone; 1 when answered (*res set). */
-static int check_headers(srv_state *s, struct MHD_Connection *c, const char *url, const char *method,
-                         const struct route *rt, enum MHD_Result *res) {
-    const bool options = !strcmp(method, "OPTIONS");
-    if (options && rt) return *res = preflight(c, rt), 1;
-    if (s->api_key && !(rt && rt->id == R_HEALTH && !strcmp(method, "GET")) && !authorized(s, c)) {
-        api_error e;
+static bool is_get(const char *method) {
+    return !strcmp(method, "GET") || !strcmp(method, "HEAD");
+}
+
+/* What the headers decide, carried out once the body has been read: a
+ * response queued before that makes libmicrohttpd close the connection,
+ * which only the 413 answer wants. */
+static enum verdict judge(srv_state *s, struct MHD_Connection *c, const char *method, const struct route *rt) {
+    if (!strcmp(method, "OPTIONS") && rt) return V_PREFLIGHT;
+    if (s->api_key && !(rt && rt->id == R_HEALTH && is_get(method)) && !authorized(s, c)) return V_UNAUTHORIZED;
+    if (!rt) return V_NOT_FOUND;
+    if (rt->post ? strcmp(method, "POST") != 0 : !is_get(method)) return V_BAD_METHOD;
+    if (rt->id != R_HEALTH && !atomic_load(&s->ready)) return V_LOADING;
+    return V_HANDLE;
+}
+
+static enum MHD_Result carry_out(srv_state *s, struct MHD_Connection *c, const char *url, const char *method,
+                                 const http_req *q) {
+    const struct route *rt = q->route;
+    api_error e;
+    struct MHD_Response *r;
+    char *json;
+    switch (q->verdict) {
+    case V_PREFLIGHT:
+        return preflight(c, rt);
+    case V_UNAUTHORIZED:
         api_fail(&e, 401, "authentication_error", "invalid_api_key", NULL, "missing or invalid API key");
-        char *json = api_error_json(&e);
-        struct MHD_Response *r = json ? text_response(json, strlen(json), "application/json") : NULL;
-        if (r) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
-        return *res = http_respond(c, 401, r), 1;
-    }
-    if (!rt) {
-        api_error e;
+        json = api_error_json(&e);
+        if ((r = json ? text_response(json, strlen(json), "application/json") : NULL))
+            MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+        return http_respond(c, 401, r);
+    case V_NOT_FOUND:
         api_fail(&e, 404, "not_found_error", NULL, NULL, "no such endpoint: %.128s", url);
-        return *res = http_respond_error(c, &e), 1;
-    }
-    const bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
-    if (rt->post ? strcmp(method, "POST") != 0 : !get) {
-        api_error e;
-        api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%s %s is not supported; use %s",
+        return http_respond_error(c, &e);
+    case V_BAD_METHOD:
+        api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%.16s %.128s is not supported; use %s",
                  method, url, rt->post ? "POST" : "GET");
-        char *json = api_error_json(&e);
-        struct MHD_Response *r = json ? text_response(json, strlen(json), "application/json") : NULL;
-        if (r) MHD_add_response_header(r, "Allow", rt->post ? "POST, OPTIONS" : "GET, HEAD, OPTIONS");
-        return *res = http_respond(c, 405, r), 1;
+        json = api_error_json(&e);
+        if ((r = json ? text_response(json, strlen(json), "application/json") : NULL))
+            MHD_add_response_header(r, "Allow", rt->post ? "POST, OPTIONS" : "GET, HEAD, OPTIONS");
+        return http_respond(c, 405, r);
+    case V_LOADING:
+        return respond_fail(c, 503, "server_error", "model_loading", "the model is loading");
+    case V_HANDLE:
+        break;
     }
-    if (rt->id != R_HEALTH && !atomic_load(&s->ready))
-        return *res = respond_fail(c, 503, "server_error", "model_loading", "the model is loading"), 1;
-    if (!rt->post) return *res = get_endpoint(s, c, rt->id, url), 1;
+    if (!rt->post) return get_endpoint(s, c, rt->id, url);
+    return api_generate(s, c, rt->id == R_CHAT, q->body ? q->body : "", q->len);
+}
+
+/* Whether the Content-Length header announces more than --max-body. */
+static bool announced_too_large(const srv_state *s, struct MHD_Connection *c) {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-    if (cl) {
-        char *end;
-        errno = 0;
-        const unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || end == cl || *end || n > s->max_body) return *res = too_large(s, c), 1;
-    }
-    return 0;
+    if (!cl) return false;
+    char *end;
+    errno = 0;
+    const unsigned long long n = strtoull(cl, &end, 10);
+    return errno || end == cl || *end || n > s->max_body;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -242,23 +266,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     srv_state *s = cls;
     http_req *q = *con_cls;
-    if (!q) {
+    if (!q) { /* the headers */
         if (!(q = calloc(1, sizeof *q))) return MHD_NO;
         *con_cls = q;
         q->route = find_route(url);
-        enum MHD_Result res;
-        return check_headers(s, c, url, method, q->route, &res) ? res : MHD_YES;
+        q->verdict = judge(s, c, method, q->route);
+        return announced_too_large(s, c) ? too_large(s, c) : MHD_YES;
     }
     if (*upload_size) { /* a piece of the body */
         const size_t n = *upload_size;
         *upload_size = 0;
-        if (q->too_large || n > s->max_body - q->len) {
-            q->too_large = true; /* a chunked body past the limit: drop it, answer 413 at its end */
+        q->received += n;
+        if (q->received > s->max_body) { /* a chunked body past the limit: drop it, answer 413 at its end */
+            q->too_large = true;
             free(q->body);
             q->body = NULL;
             q->len = q->cap = 0;
-            return MHD_YES;
+            return q->received / 16 > s->max_body ? MHD_NO : MHD_YES; /* a client that does not stop: hang up */
         }
+        if (q->verdict != V_HANDLE || !q->route->post) return MHD_YES; /* not needed */
         if (q->len + n + 1 > q->cap) {
             size_t cap = q->cap ? q->cap : 4096;
             while (cap < q->len + n + 1) cap *= 2;
@@ -271,8 +297,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         q->len += n;
         return MHD_YES;
     }
-    if (q->too_large) return too_large(s, c);
-    return api_generate(s, c, q->route->id == R_CHAT, q->body ? q->body : "", q->len);
+    return q->too_large ? too_large(s, c) : carry_out(s, c, url, method, q);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {

@@ -2,11 +2,13 @@
  *
  * http_start runs a libmicrohttpd daemon on an already listening socket with
  * one thread per connection (up to 256 connections, 30 s of inactivity, a
- * bounded per-connection memory pool so oversized headers get a 4xx). Every
+ * bounded per-connection memory pool so oversized headers get a 4xx). A body
+ * announced (Content-Length) larger than --max-body is refused at once with
+ * 413 and the connection closed, before any body byte is read. Otherwise a
  * request is checked in this order: CORS preflight (OPTIONS) -> API key ->
- * route (404) -> method (405) -> loading (503) -> body size (413, from
- * Content-Length before any body byte is read, or while a chunked body
- * arrives) and then handed to its handler with the whole body.
+ * route (404) -> method (405) -> loading (503); the answer, or the handler
+ * with the whole body, comes once the body is read (a chunked body past the
+ * limit gets 413 then).
  *
  * The http_respond* helpers are what handlers use to answer: they add the
  * CORS header, count the status for /metrics, queue the response and drop
