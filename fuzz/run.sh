@@ -29,6 +29,11 @@ for i, line in enumerate(open(sys.argv[1], encoding="utf-8")):
     if c["family"] == "qwen3" and i % 8 == 0:
         open(sys.argv[2] + "/seed-" + c["name"], "wb").write(bytes([i & 1]) + c["text"].encode())
 ' "$fixtures/tokenizers/cases.jsonl" "$corpus" ;;
+    fuzz_request)
+      # request bodies behind a byte picking the endpoint (even: chat, odd: completions)
+      printf '\0%s' '{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"},{"type":"text","text":"there"}]},{"role":"assistant","content":null,"reasoning":"r","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"1","content":"42"}],"temperature":0.7,"top_p":0.9,"top_k":40,"min_p":0.05,"seed":-3,"max_tokens":16,"stop":["a","b"],"logprobs":true,"top_logprobs":3,"stream":true,"stream_options":{"include_usage":true},"chat_template_kwargs":{"enable_thinking":false},"reasoning_budget":-1,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}],"tool_choice":"auto","response_format":{"type":"text"}}' > "$corpus/seed-chat"
+      printf '\1%s' '{"prompt":"The quick brown fox","max_tokens":4,"logprobs":2,"stop":"x","presence_penalty":0.5,"frequency_penalty":-0.5,"repeat_penalty":1.1,"n":1}' > "$corpus/seed-completion"
+      printf '\1%s' '{"prompt":[1,2,3],"echo":false,"stream":false}' > "$corpus/seed-completion-ids" ;;
   esac
   echo "fuzzing $name for ${seconds}s"
   "$target" -max_total_time="$seconds" -max_len=131072 -rss_limit_mb=2048 -timeout=10 \
