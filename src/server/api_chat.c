@@ -209,6 +209,7 @@ static enum MHD_Result respond_whole(call *k) {
     }
     enum MHD_Result res;
     api_error e;
+    http_hold_timeout(k->conn, false);
     if (k->gone) res = MHD_NO; /* nobody to answer */
     else if (!ok || !finish_reason(k)) {
         if (ok) end_error(k, &e);
@@ -334,7 +335,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     call *k = cls;
     while (k->out_off == k->out_len) {
-        if (k->finished) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (k->finished) {
+            http_hold_timeout(k->conn, false); /* keep-alive from here on */
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
         k->out_len = k->out_off = 0;
         if (!k->started && k->chat) {
             chat_chunk(k, "content", NULL, "", 0, NULL, 0, NULL); /* the role announcement */
@@ -386,6 +390,7 @@ enum MHD_Result api_generate(srv_state *s, struct MHD_Connection *c, bool chat, 
     bool stream = false;
     if (atomic_load(&s->stopping)) api_fail(&e, 503, "server_error", NULL, NULL, "the server is shutting down");
     else if (start(k, body, len, &stream, &e) == 0) {
+        http_hold_timeout(c, true);
         if (!stream) return respond_whole(k);
         if (chat) k->env.object = "chat.completion.chunk";
         return respond_stream(k);

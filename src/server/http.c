@@ -104,6 +104,10 @@ static enum MHD_Result respond_fail(struct MHD_Connection *c, int status, const 
     return http_respond_error(c, &e);
 }
 
+void http_hold_timeout(struct MHD_Connection *c, bool hold) {
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, hold ? 0u : (unsigned)IDLE_TIMEOUT_S);
+}
+
 bool http_client_gone(struct MHD_Connection *c) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci) return true;

@@ -36,6 +36,11 @@ enum MHD_Result http_respond_json(struct MHD_Connection *c, unsigned status, cha
 /* The OpenAI error object of e with e->status. */
 enum MHD_Result http_respond_error(struct MHD_Connection *c, const api_error *e);
 
+/* hold: suspends c's 30 s idle timeout while a handler waits on the engine
+ * (a long prompt or queue would otherwise look like an idle client); !hold:
+ * restores it, counting from now. */
+void http_hold_timeout(struct MHD_Connection *c, bool hold);
+
 /* Whether the client of c has closed or reset its connection (a peek at the
  * socket; data of a pipelined request does not count as gone). */
 bool http_client_gone(struct MHD_Connection *c);
