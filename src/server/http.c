@@ -84,17 +84,14 @@ static struct MHD_Response *text_response(char *body, size_t len, const char *ty
     return r;
 }
 
-enum MHD_Result http_respond_json(struct MHD_Connection *c, unsigned status, char *json) {
-    if (!json) {
-        api_error e;
-        api_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
-        return (json = api_error_json(&e)) ? http_respond_json(c, 500, json) : MHD_NO;
-    }
-    return http_respond(c, status, text_response(json, strlen(json), "application/json"));
+/* The JSON response of e, to which callers may add headers; NULL when out of memory. */
+static struct MHD_Response *error_response(const api_error *e) {
+    char *json = api_error_json(e);
+    return json ? text_response(json, strlen(json), "application/json") : NULL;
 }
 
 enum MHD_Result http_respond_error(struct MHD_Connection *c, const api_error *e) {
-    return http_respond_json(c, (unsigned)e->status, api_error_json(e));
+    return http_respond(c, (unsigned)e->status, error_response(e));
 }
 
 static enum MHD_Result respond_fail(struct MHD_Connection *c, int status, const char *type, const char *code,
@@ -102,6 +99,11 @@ static enum MHD_Result respond_fail(struct MHD_Connection *c, int status, const 
     api_error e;
     api_fail(&e, status, type, code, NULL, "%s", message);
     return http_respond_error(c, &e);
+}
+
+enum MHD_Result http_respond_json(struct MHD_Connection *c, unsigned status, char *json) {
+    if (!json) return respond_fail(c, 500, "server_error", NULL, "out of memory");
+    return http_respond(c, status, text_response(json, strlen(json), "application/json"));
 }
 
 void http_hold_timeout(struct MHD_Connection *c, bool hold) {
@@ -199,8 +201,7 @@ static enum MHD_Result too_large(const srv_state *s, struct MHD_Connection *c) {
     api_error e;
     api_fail(&e, 413, "invalid_request_error", "request_too_large", NULL, "the request body exceeds %zu bytes",
              s->max_body);
-    char *json = api_error_json(&e);
-    struct MHD_Response *r = json ? text_response(json, strlen(json), "application/json") : NULL;
+    struct MHD_Response *r = error_response(&e);
     if (r) MHD_add_response_header(r, "Connection", "close");
     return http_respond(c, 413, r);
 }
@@ -226,15 +227,12 @@ static enum MHD_Result carry_out(srv_state *s, struct MHD_Connection *c, const c
     const struct route *rt = q->route;
     api_error e;
     struct MHD_Response *r;
-    char *json;
     switch (q->verdict) {
     case V_PREFLIGHT:
         return preflight(c, rt);
     case V_UNAUTHORIZED:
         api_fail(&e, 401, "authentication_error", "invalid_api_key", NULL, "missing or invalid API key");
-        json = api_error_json(&e);
-        if ((r = json ? text_response(json, strlen(json), "application/json") : NULL))
-            MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+        if ((r = error_response(&e))) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
         return http_respond(c, 401, r);
     case V_NOT_FOUND:
         api_fail(&e, 404, "not_found_error", NULL, NULL, "no such endpoint: %.128s", url);
@@ -242,9 +240,7 @@ static enum MHD_Result carry_out(srv_state *s, struct MHD_Connection *c, const c
     case V_BAD_METHOD:
         api_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%.16s %.128s is not supported; use %s",
                  method, url, rt->post ? "POST" : "GET");
-        json = api_error_json(&e);
-        if ((r = json ? text_response(json, strlen(json), "application/json") : NULL))
-            MHD_add_response_header(r, "Allow", rt->post ? "POST, OPTIONS" : "GET, HEAD, OPTIONS");
+        if ((r = error_response(&e))) MHD_add_response_header(r, "Allow", rt->post ? "POST, OPTIONS" : "GET, HEAD, OPTIONS");
         return http_respond(c, 405, r);
     case V_LOADING:
         return respond_fail(c, 503, "server_error", "model_loading", "the model is loading");
