@@ -215,7 +215,7 @@ static void *engine_main(void *arg) {
     deepc_engine *e = model ? deepc_engine_create(model, &p, err) : NULL;
     deepc_chat_template *tmpl = e ? deepc_chat_template_from_model(model, deepc_engine_tokenizer(e), err) : NULL;
     if (!tmpl || deepc_model_default_sampling(model, &s->sampling, err)) {
-        fail(0, "%s: %s", l->o->model_path, err);
+        fail(0, "%s", err);
         deepc_chat_template_free(tmpl);
         deepc_engine_free(e);
         deepc_model_free(model);
