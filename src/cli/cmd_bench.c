@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "kernels/kernels.h"
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -59,9 +58,9 @@ int cmd_bench(int argc, char **argv) {
         int64_t tg_bytes = 0;
         for (long r = 0; r < reps && !status; r++) {
             double pp = timed_decode(ctx, ids, (int)n_prompt, (int)n_prompt, err);
-            const int64_t before = dc_matmul_weight_bytes();
+            const int64_t before = deepc_weight_bytes_read();
             double tg = pp < 0 ? -1 : timed_decode(ctx, ids, (int)n_gen, 1, err);
-            tg_bytes = dc_matmul_weight_bytes() - before;
+            tg_bytes = deepc_weight_bytes_read() - before;
             if (pp < 0 || tg < 0) status = cli_fail(cmd, 1, "%s", err);
             best_pp = pp < best_pp ? pp : best_pp;
             best_tg = tg < best_tg ? tg : best_tg;
@@ -69,7 +68,7 @@ int cmd_bench(int argc, char **argv) {
         if (!status)
             printf("model %s\nthreads %d\nprompt %ld tokens: %.2f tokens/s\ngeneration %ld tokens: %.2f tokens/s\n"
                    "weights read per generated token: %.1f MiB (model file: %.1f MiB)\n",
-                   o.model_path, o.n_threads ? o.n_threads : dc_n_cpus(), n_prompt, (double)n_prompt / best_pp, n_gen,
+                   o.model_path, o.n_threads ? o.n_threads : deepc_n_cpus(), n_prompt, (double)n_prompt / best_pp, n_gen,
                    (double)n_gen / best_tg, (double)tg_bytes / (double)n_gen / 1048576.0,
                    (double)deepc_model_file_bytes(model) / 1048576.0);
         free(ids);
