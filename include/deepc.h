@@ -303,7 +303,8 @@ deepc_engine_params deepc_engine_default_params(void);
 deepc_engine *deepc_engine_create(deepc_model *model, const deepc_engine_params *p, char err[DEEPC_ERR_LEN]);
 /* Frees the engine; requests still active get no further events. */
 void deepc_engine_free(deepc_engine *e);
-/* Borrowed: valid while the engine lives. */
+/* Borrowed: valid while the engine lives. NULL when the model file has no
+ * vocabulary (random-weight benchmark models): requests then work on ids only. */
 const deepc_tokenizer *deepc_engine_tokenizer(const deepc_engine *e);
 int32_t deepc_engine_n_ctx(const deepc_engine *e);
 
