@@ -23,19 +23,19 @@ F32, Q8_0, Q4_K = 0, 8, 12
 BLOCK = {Q8_0: (32, 34), Q4_K: (256, 144)}
 
 
-def dc_gguf_string(s):
+def gguf_string(s):
     b = s.encode()
     return struct.pack("<Q", len(b)) + b
 
 
 def kv(key, vtype, payload):
-    return dc_gguf_string(key) + struct.pack("<I", vtype) + payload
+    return gguf_string(key) + struct.pack("<I", vtype) + payload
 
 
 def u32(key, v): return kv(key, 4, struct.pack("<I", v))
 def f32(key, v): return kv(key, 6, struct.pack("<f", v))
 def boolean(key, v): return kv(key, 7, struct.pack("<B", v))
-def string(key, v): return kv(key, 8, dc_gguf_string(v))
+def string(key, v): return kv(key, 8, gguf_string(v))
 
 
 def metadata(c):
@@ -158,7 +158,7 @@ def main():
     meta = metadata(c)
     infos, offset = b"", 0
     for name, ne, t in ts:
-        infos += dc_gguf_string(name) + struct.pack("<I", len(ne)) + struct.pack(f"<{len(ne)}Q", *ne)
+        infos += gguf_string(name) + struct.pack("<I", len(ne)) + struct.pack(f"<{len(ne)}Q", *ne)
         infos += struct.pack("<IQ", t, offset)
         offset += (nbytes(ne, t) + 31) // 32 * 32
     head = b"GGUF" + struct.pack("<IQQ", 3, len(ts), len(meta)) + b"".join(meta) + infos

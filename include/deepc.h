@@ -117,6 +117,18 @@ void deepc_seq_copy(deepc_context *ctx, int32_t src, int32_t dst, int32_t n);
 /* The library's version string (DEEPC_VERSION of the build). */
 const char *deepc_version(void);
 
+/* Logical CPUs of this machine (the default thread count). */
+int deepc_n_cpus(void);
+/* Weight bytes read by matrix multiplications so far, in this process: a
+ * benchmark's measure of memory traffic per token. */
+int64_t deepc_weight_bytes_read(void);
+
+/* Decodes one JSON string literal starting at s[0] (a '"') within s[0, n)
+ * into malloc'ed bytes (NUL-terminated, *len excludes it; unlike cJSON,
+ * "\u0000" survives) and sets *end just past the closing quote. Strict RFC
+ * 8259. NULL + message on a malformed literal. */
+char *deepc_json_string_decode(const char *s, size_t n, size_t *len, size_t *end, char err[DEEPC_ERR_LEN]);
+
 /* ---- model metadata ---------------------------------------------------- */
 
 /* Hyperparameters of a loaded model, as the forward pass uses them. */
@@ -131,6 +143,12 @@ typedef struct {
 } deepc_model_desc;
 
 void deepc_model_describe(const deepc_model *model, deepc_model_desc *out);
+
+/* `deepc info`: a readable summary of a GGUF file (metadata, hyperparameters,
+ * tokenizer, tensors by type, whether deepc can run it, KV bytes per token),
+ * as malloc'ed text; every string from the file escaped. NULL + message when
+ * the file is not valid GGUF. */
+char *deepc_file_describe(const char *path, char err[DEEPC_ERR_LEN]);
 
 /* ---- sampling ---------------------------------------------------------- */
 
@@ -233,9 +251,17 @@ const char *deepc_chat_template_source(const deepc_chat_template *t);
 int deepc_chat_render(const deepc_chat_template *t, const char *messages_json, bool add_generation_prompt,
                       const char *tools_json, const char *kwargs_json, char **out, size_t *out_len,
                       char err[DEEPC_ERR_LEN]);
-/* Renders arbitrary variables (a JSON object) with the template. */
-int deepc_template_render_json(const deepc_chat_template *t, const char *vars_json, char **out, size_t *out_len,
+/* `deepc template`: renders the template named by spec - a .jinja file, a
+ * GGUF model (tokenizer.chat_template), a tokenizer_config.json, or a
+ * built-in name - with the variables of vars_json (NUL-terminated text of
+ * vars_len bytes holding one JSON object; numbers
+ * keep Python's int/float distinction; tools and documents default to None;
+ * bos_token / eos_token come from the file when absent), exactly as
+ * transformers' apply_chat_template does. 0 + malloc'ed *out, or -1 + message. */
+int deepc_template_render_file(const char *spec, const char *vars_json, size_t vars_len, char **out, size_t *out_len,
                                char err[DEEPC_ERR_LEN]);
+/* NULL-terminated names of the built-in templates. */
+const char *const *deepc_template_builtin_names(void);
 
 /* Whether a rendered prompt leaves a <think> block open (its last text
  * other than whitespace is "<think>"): the output then starts in reasoning. */
@@ -277,7 +303,8 @@ deepc_engine_params deepc_engine_default_params(void);
 deepc_engine *deepc_engine_create(deepc_model *model, const deepc_engine_params *p, char err[DEEPC_ERR_LEN]);
 /* Frees the engine; requests still active get no further events. */
 void deepc_engine_free(deepc_engine *e);
-/* Borrowed: valid while the engine lives. */
+/* Borrowed: valid while the engine lives. NULL when the model file has no
+ * vocabulary (random-weight benchmark models): requests then work on ids only. */
 const deepc_tokenizer *deepc_engine_tokenizer(const deepc_engine *e);
 int32_t deepc_engine_n_ctx(const deepc_engine *e);
 

@@ -8,6 +8,7 @@
 #define DC_CLI_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,6 +40,9 @@ typedef struct {
  * option it does not know, -1 (message printed) for a bad value. */
 int cli_common_option(const char *cmd, cli_model_opts *opts, int argc, char **argv, int *i);
 void cli_model_opts_free(cli_model_opts *opts);
+
+/* Reads all of f into a malloc'ed NUL-terminated buffer; NULL on a read error. */
+char *cli_read_all(FILE *f, size_t *len);
 
 /* Parses a comma-separated list of token ids ("1,2,3"). false + message on
  * anything else (empty items, signs, overflow). *out is malloc'ed. */

@@ -1,242 +1,34 @@
 /* cmd_template.c - `deepc template TEMPLATE`: renders a chat template with the
  * variables of one JSON object read from stdin and writes exactly the result
- * to stdout.
- *
- * TEMPLATE is a .gguf model (tokenizer.chat_template), a .json
- * tokenizer_config (chat_template: a string, or a list of named templates of
- * which "tool_use" is taken when tools are given and "default" otherwise), a
- * Jinja file, or the name of a built-in template (chatml, deepseek, llama3)
- * when no such file exists.
- *
- * Like transformers' apply_chat_template, `tools` and `documents` are None
- * when stdin does not set them, and the model's own bos_token / eos_token
- * (from the GGUF vocabulary or the tokenizer_config) fill in when absent.
- * JSON numbers keep Python's int/float distinction (1.0 stays a float).
- */
+ * to stdout. TEMPLATE is a .jinja file, a .gguf model, a tokenizer_config.json
+ * or a built-in template's name; see deepc_template_render_file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
-#include "chat/template.h"
 #include "cli.h"
-#include "gguf/gguf.h"
 
 #define CMD "template"
-
-static char *read_all(FILE *f, size_t *len) {
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n + 1 < cap) break;
-        char *grown = realloc(buf, cap *= 2);
-        if (!grown) free(buf);
-        buf = grown;
-    }
-    if (!buf || ferror(f)) return free(buf), NULL;
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-static bool ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* ------------------------------------------------------------ exact numbers */
-
-/* Start and length of the next number literal of JSON text at *pos. */
-static bool next_number(const char *s, size_t len, size_t *pos, size_t *start, size_t *n) {
-    for (size_t i = *pos; i < len; i++) {
-        if (s[i] == '"') {
-            for (i++; i < len && s[i] != '"'; i++) i += s[i] == '\\';
-        } else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
-            size_t j = i;
-            while (j < len && strchr("+-.eE0123456789", s[j])) j++;
-            *start = i;
-            *n = j - i;
-            *pos = j;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Turns every number of the parsed tree into a raw node holding its literal
- * (document order = text order), so the renderer sees ints and floats as
- * Python's json.loads would. */
-static bool keep_number_literals(cJSON *node, const char *text, size_t len, size_t *pos) {
-    for (cJSON *c = node; c; c = c->next) {
-        if (cJSON_IsNumber(c)) {
-            size_t start, n;
-            if (!next_number(text, len, pos, &start, &n)) return false;
-            char *lit = malloc(n + 1);
-            if (!lit) return false;
-            memcpy(lit, text + start, n);
-            lit[n] = '\0';
-            c->type = cJSON_Raw;
-            c->valuestring = lit;
-        } else if (c->child && !keep_number_literals(c->child, text, len, pos)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static cJSON *read_vars(void) {
-    size_t len, pos = 0;
-    char *text = read_all(stdin, &len);
-    if (!text) return cli_fail(CMD, 1, "cannot read stdin"), NULL;
-    size_t ws = strspn(text, " \t\r\n");
-    cJSON *vars = ws == len ? cJSON_CreateObject() : cJSON_ParseWithOpts(text, NULL, 1); /* nothing may follow it */
-    if (!vars || !cJSON_IsObject(vars)) {
-        cli_fail(CMD, 1, "stdin: expected one JSON object of template variables");
-    } else if (!keep_number_literals(vars->child, text, len, &pos)) {
-        cli_fail(CMD, 1, "stdin: out of memory");
-    } else {
-        free(text);
-        return vars;
-    }
-    cJSON_Delete(vars);
-    free(text);
-    return NULL;
-}
-
-/* Sets vars[key] = value (taken) unless vars already has key. */
-static void add_default(cJSON *vars, const char *key, cJSON *value) {
-    if (value && !cJSON_HasObjectItem(vars, key)) cJSON_AddItemToObject(vars, key, value);
-    else cJSON_Delete(value);
-}
-
-/* ------------------------------------------------------------ template sources */
-
-/* tokenizer.chat_template and the special tokens of a GGUF model. */
-static char *dc_gguf_template(const char *path, cJSON *vars, size_t *len, char err[DC_ERR_LEN]) {
-    dc_gguf_file *f = dc_gguf_open(path, err);
-    if (!f) return NULL;
-    dc_gguf_str s;
-    char *src = NULL;
-    int found = dc_gguf_get_str(f, "tokenizer.chat_template", &s, err);
-    if (found == 0) snprintf(err, DC_ERR_LEN, "%s has no tokenizer.chat_template", path);
-    if (found == 1 && (src = malloc(s.len + 1))) {
-        memcpy(src, s.ptr, s.len);
-        src[s.len] = '\0';
-        *len = s.len;
-    }
-    const dc_gguf_value *tokens;
-    static const char *const special[][2] = {{"bos_token", "tokenizer.ggml.bos_token_id"}, {"eos_token", "tokenizer.ggml.eos_token_id"}};
-    if (src && dc_gguf_get_arr(f, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens, err) == 1) {
-        for (size_t i = 0; i < 2; i++) {
-            uint32_t id;
-            char scratch[DC_ERR_LEN];
-            if (dc_gguf_get_u32(f, special[i][1], &id, scratch) != 1 || id >= tokens->arr.n) continue;
-            char *tok = strndup(tokens->arr.strs[id].ptr, tokens->arr.strs[id].len);
-            add_default(vars, special[i][0], tok ? cJSON_CreateString(tok) : NULL);
-            free(tok);
-        }
-    }
-    dc_gguf_close(f);
-    return src;
-}
-
-/* A special token of tokenizer_config: a string or {"content": string}. */
-static const char *config_token(const cJSON *cfg, const char *key) {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cfg, key);
-    if (cJSON_IsObject(t)) t = cJSON_GetObjectItemCaseSensitive(t, "content");
-    return cJSON_IsString(t) ? t->valuestring : NULL;
-}
-
-/* chat_template of a tokenizer_config.json, and its special tokens. */
-static char *config_template(const char *path, cJSON *vars, size_t *len, char err[DC_ERR_LEN]) {
-    FILE *fp = fopen(path, "rb");
-    size_t text_len;
-    char *text = fp ? read_all(fp, &text_len) : NULL;
-    if (fp) fclose(fp);
-    if (!text) return snprintf(err, DC_ERR_LEN, "cannot read %s", path), NULL;
-    cJSON *cfg = cJSON_ParseWithLength(text, text_len);
-    free(text);
-    const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(cfg, "chat_template");
-    if (cJSON_IsArray(tpl)) { /* named templates, chosen like transformers does */
-        const cJSON *tools = cJSON_GetObjectItemCaseSensitive(vars, "tools");
-        const char *want = tools && !cJSON_IsNull(tools) ? "tool_use" : "default";
-        const cJSON *pick = NULL, *item;
-        for (int pass = 0; pass < 2 && !pick; pass++, want = "default")
-            cJSON_ArrayForEach(item, tpl) {
-                const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
-                if (cJSON_IsString(name) && !strcmp(name->valuestring, want)) pick = item;
-            }
-        tpl = cJSON_GetObjectItemCaseSensitive(pick, "template");
-    }
-    char *src = cJSON_IsString(tpl) ? strdup(tpl->valuestring) : NULL;
-    if (src) *len = strlen(src);
-    else snprintf(err, DC_ERR_LEN, "%s has no usable chat_template", path);
-    static const char *const special[] = {"bos_token", "eos_token", "pad_token", "unk_token"};
-    for (size_t i = 0; src && i < 4; i++) {
-        const char *tok = config_token(cfg, special[i]);
-        add_default(vars, special[i], tok ? cJSON_CreateString(tok) : NULL);
-    }
-    cJSON_Delete(cfg);
-    return src;
-}
-
-static bool is_gguf(const char *path) {
-    char magic[4] = {0};
-    FILE *f = fopen(path, "rb");
-    bool yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
-    if (f) fclose(f);
-    return yes;
-}
-
-/* The template source named by `arg` (malloc'ed) or NULL + message. */
-static char *load_template(const char *arg, cJSON *vars, size_t *len, char err[DC_ERR_LEN]) {
-    FILE *f = fopen(arg, "rb");
-    char *src = NULL;
-    if (!f) {
-        const char *builtin = dc_template_builtin(arg);
-        if (!builtin) return snprintf(err, DC_ERR_LEN, "cannot open %s", arg), NULL;
-        if ((src = strdup(builtin))) *len = strlen(src);
-    } else if (is_gguf(arg)) {
-        src = dc_gguf_template(arg, vars, len, err);
-    } else if (ends_with(arg, ".json")) {
-        src = config_template(arg, vars, len, err);
-    } else {
-        src = read_all(f, len);
-    }
-    if (f) fclose(f);
-    if (!src && !err[0]) snprintf(err, DC_ERR_LEN, "cannot read %s", arg);
-    return src;
-}
 
 static int usage(void) {
     fprintf(stderr, "usage: deepc template TEMPLATE < vars.json\n"
                     "  TEMPLATE: a .jinja file, a .gguf model, a tokenizer_config.json, or a built-in:");
-    for (const char *const *n = dc_template_builtin_names(); *n; n++) fprintf(stderr, " %s", *n);
+    for (const char *const *n = deepc_template_builtin_names(); *n; n++) fprintf(stderr, " %s", *n);
     fprintf(stderr, "\n  stdin: one JSON object (messages, add_generation_prompt, tools, bos_token, ...)\n");
     return 2;
 }
 
 int cmd_template(int argc, char **argv) {
     if (argc != 2 || argv[1][0] == '-') return usage();
-    const char *arg = argv[1];
-    char err[DC_ERR_LEN] = "";
-    cJSON *vars = read_vars();
-    if (!vars) return 1;
-    add_default(vars, "tools", cJSON_CreateNull());
-    add_default(vars, "documents", cJSON_CreateNull());
-    size_t len = 0;
-    char *src = load_template(arg, vars, &len, err), *out = NULL;
+    char err[DEEPC_ERR_LEN];
+    size_t len = 0, out_len = 0;
+    char *vars = cli_read_all(stdin, &len), *out = NULL;
     int status = 1;
-    dc_template *t = src ? dc_template_parse(src, len, err) : NULL;
-    if (!src) cli_fail(CMD, 1, "%s", err);
-    else if (!t || dc_template_render(t, vars, &out, &len, err)) cli_fail(CMD, 1, "%s:%s", arg, err);
-    else if (fwrite(out, 1, len, stdout) != len || fflush(stdout)) cli_fail(CMD, 1, "cannot write the output");
+    if (!vars) cli_fail(CMD, 1, "cannot read stdin");
+    else if (deepc_template_render_file(argv[1], vars, len, &out, &out_len, err) < 0) cli_fail(CMD, 1, "%s", err);
+    else if (fwrite(out, 1, out_len, stdout) != out_len || fflush(stdout)) cli_fail(CMD, 1, "cannot write the output");
     else status = 0;
     free(out);
-    dc_template_free(t);
-    free(src);
-    cJSON_Delete(vars);
+    free(vars);
     return status;
 }

@@ -6,7 +6,7 @@
  * TOKENIZER is a GGUF model, a tokenizer.json or a folder holding one. The
  * ids are printed as one JSON array per input ([1,2,3], no spaces). With
  * --jsonl every stdin line (ended by \n) holds one JSON string literal; it
- * is decoded with dc_json_str_decode (not cJSON, whose NUL-terminated
+ * is decoded with deepc_json_string_decode (not cJSON, whose NUL-terminated
  * strings would lose "\u0000"), so any text, raw U+2028 included, works.
  * --plain treats special tokens as plain text; no BOS/EOS unless
  * --add-special. "--" ends the options (for a text starting with '-'). Errors: one "deepc tokenize: ..." line, exit 1;
@@ -17,8 +17,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "tokenizer/json_str.h"
-#include "tokenizer/tokenizer.h"
 
 #define CMD "tokenize"
 
@@ -34,7 +32,7 @@ static int usage(void) {
 
 /* 0 ok, otherwise the exit status (message printed). */
 static int parse_args(int argc, char **argv, tokenize_opts *o) {
-    *o = (tokenize_opts){.flags = DC_TOK_PARSE_SPECIAL};
+    *o = (tokenize_opts){.flags = DEEPC_TOKENIZE_PARSE_SPECIAL};
     bool options = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -48,9 +46,9 @@ static int parse_args(int argc, char **argv, tokenize_opts *o) {
         } else if (!strcmp(a, "--"))
             options = false;
         else if (!strcmp(a, "--plain"))
-            o->flags &= ~(unsigned)DC_TOK_PARSE_SPECIAL;
+            o->flags &= ~(unsigned)DEEPC_TOKENIZE_PARSE_SPECIAL;
         else if (!strcmp(a, "--add-special"))
-            o->flags |= DC_TOK_ADD_SPECIAL;
+            o->flags |= DEEPC_TOKENIZE_ADD_SPECIAL;
         else if (!strcmp(a, "--jsonl"))
             o->jsonl = true;
         else
@@ -61,39 +59,41 @@ static int parse_args(int argc, char **argv, tokenize_opts *o) {
 }
 
 /* Prints ids as a JSON array line; false on a write error. */
-static bool print_ids(const dc_tok_ids *ids) {
+static bool print_ids(const int32_t *ids, int64_t n) {
     char num[16];
     putchar('[');
-    for (size_t i = 0; i < ids->n; i++) {
-        int len = snprintf(num, sizeof num, i ? ",%d" : "%d", ids->ids[i]);
+    for (int64_t i = 0; i < n; i++) {
+        int len = snprintf(num, sizeof num, i ? ",%d" : "%d", ids[i]);
         fwrite(num, 1, (size_t)len, stdout);
     }
     return fputs("]\n", stdout) != EOF;
 }
 
-static int tokenize_one(const dc_tokenizer *t, const char *text, size_t len, unsigned flags, dc_tok_ids *ids,
-                        const char *where) {
-    char err[DC_ERR_LEN];
-    if (!dc_tok_encode(t, text, len, flags, ids, err)) return cli_fail(CMD, 1, "%s%s", where, err);
-    if (!print_ids(ids)) return cli_fail(CMD, 1, "cannot write the output");
-    return 0;
+static int tokenize_one(const deepc_tokenizer *t, const char *text, size_t len, unsigned flags, const char *where) {
+    char err[DEEPC_ERR_LEN];
+    int32_t *ids;
+    const int64_t n = deepc_tokenize(t, text, len, flags, &ids, err);
+    if (n < 0) return cli_fail(CMD, 1, "%s%s", where, err);
+    const bool written = print_ids(ids, n);
+    free(ids);
+    return written ? 0 : cli_fail(CMD, 1, "cannot write the output");
 }
 
 /* Decodes one JSONL line: a JSON string literal, whitespace around it allowed. */
-static char *line_string(const char *line, size_t n, size_t *len, char err[DC_ERR_LEN]) {
+static char *line_string(const char *line, size_t n, size_t *len, char err[DEEPC_ERR_LEN]) {
     size_t start = strspn(line, " \t\r"), end;
-    char *s = start < n ? dc_json_str_decode(line + start, n - start, len, &end, err) : NULL;
-    if (start >= n) dc_err(err, "expected a JSON string, got an empty line");
+    char *s = start < n ? deepc_json_string_decode(line + start, n - start, len, &end, err) : NULL;
+    if (start >= n) snprintf(err, DEEPC_ERR_LEN, "expected a JSON string, got an empty line");
     if (s && start + end + strspn(line + start + end, " \t\r") < n) {
         free(s);
         s = NULL;
-        dc_err(err, "unexpected text after the JSON string");
+        snprintf(err, DEEPC_ERR_LEN, "unexpected text after the JSON string");
     }
     return s;
 }
 
-static int tokenize_jsonl(const dc_tokenizer *t, unsigned flags, dc_tok_ids *ids) {
-    char *line = NULL, err[DC_ERR_LEN], where[48];
+static int tokenize_jsonl(const deepc_tokenizer *t, unsigned flags) {
+    char *line = NULL, err[DEEPC_ERR_LEN], where[48];
     size_t cap = 0;
     int status = 0;
     ssize_t got;
@@ -103,7 +103,7 @@ static int tokenize_jsonl(const dc_tokenizer *t, unsigned flags, dc_tok_ids *ids
         size_t len;
         char *text = line_string(line, n, &len, err);
         snprintf(where, sizeof where, "stdin line %lu: ", lineno);
-        status = text ? tokenize_one(t, text, len, flags, ids, where) : cli_fail(CMD, 1, "%s%s", where, err);
+        status = text ? tokenize_one(t, text, len, flags, where) : cli_fail(CMD, 1, "%s%s", where, err);
         free(text);
     }
     free(line);
@@ -115,13 +115,11 @@ int cmd_tokenize(int argc, char **argv) {
     tokenize_opts o;
     int status = parse_args(argc, argv, &o);
     if (status) return status;
-    char err[DC_ERR_LEN];
-    dc_tokenizer *t = dc_tok_load(o.tokenizer, err);
+    char err[DEEPC_ERR_LEN];
+    deepc_tokenizer *t = deepc_tokenizer_load(o.tokenizer, err);
     if (!t) return cli_fail(CMD, 1, "%s", err);
-    dc_tok_ids ids = {0};
-    status = o.jsonl ? tokenize_jsonl(t, o.flags, &ids) : tokenize_one(t, o.text, strlen(o.text), o.flags, &ids, "");
+    status = o.jsonl ? tokenize_jsonl(t, o.flags) : tokenize_one(t, o.text, strlen(o.text), o.flags, "");
     if (status == 0 && fflush(stdout) != 0) status = cli_fail(CMD, 1, "cannot write the output");
-    dc_tok_ids_free(&ids);
-    dc_tok_free(t);
+    deepc_tokenizer_free(t);
     return status;
 }

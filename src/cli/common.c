@@ -113,3 +113,22 @@ void cli_model_opts_free(cli_model_opts *opts) {
     free(opts->tokens);
     opts->tokens = NULL;
 }
+
+char *cli_read_all(FILE *f, size_t *len) {
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (cap - n < 4096) {
+            char *grown = realloc(buf, cap = cap ? 2 * cap : 65536);
+            if (!grown) return free(buf), NULL;
+            buf = grown;
+        }
+        const size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) return free(buf), NULL;
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}

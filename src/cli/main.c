@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "server/server.h"
+#include "../server/server.h"
 
 static const struct {
     const char *name;

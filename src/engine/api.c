@@ -7,13 +7,22 @@
 
 #include <cjson/cJSON.h>
 
+#include "../base/pool.h"
 #include "../chat/prompt.h"
+#include "../kernels/kernels.h"
+#include "../tokenizer/json_str.h"
 #include "../chat/reasoning.h"
 #include "../models/model.h"
 #include "../tokenizer/tokenizer.h"
 #include "sampler.h"
 
 const char *deepc_version(void) { return DEEPC_VERSION; }
+int deepc_n_cpus(void) { return dc_n_cpus(); }
+int64_t deepc_weight_bytes_read(void) { return dc_matmul_weight_bytes(); }
+
+char *deepc_json_string_decode(const char *s, size_t n, size_t *len, size_t *end, char err[DEEPC_ERR_LEN]) {
+    return dc_json_str_decode(s, n, len, end, err);
+}
 
 void deepc_model_describe(const deepc_model *m, deepc_model_desc *d) {
     const dc_hparams *hp = &m->hp;
@@ -181,16 +190,6 @@ int deepc_chat_render(const deepc_chat_template *ct, const char *messages_json, 
     cJSON_Delete(vars);
     cJSON_Delete(messages);
     cJSON_Delete(tools);
-    return rc;
-}
-
-int deepc_template_render_json(const deepc_chat_template *ct, const char *vars_json, char **out, size_t *out_len,
-                               char err[DEEPC_ERR_LEN]) {
-    *out = NULL;
-    cJSON *vars = parse_json(vars_json, cJSON_Object, "template variables", err);
-    if (!vars) return -1;
-    const int rc = dc_template_render(ct->f.tpl, vars, out, out_len, err);
-    cJSON_Delete(vars);
     return rc;
 }
 

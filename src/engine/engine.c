@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../models/model.h"
 #include "../tokenizer/tokenizer.h"
 #include "output.h"
 #include "sampler.h"
@@ -129,12 +130,15 @@ deepc_engine *deepc_engine_create(deepc_model *model, const deepc_engine_params 
     cp.kv_type = p.kv_type;
     e->ctx = deepc_context_create(model, &cp, err);
     if (!e->ctx) return deepc_engine_free(e), NULL;
-    e->tok = (dc_tokenizer *)deepc_tokenizer_from_model(model, err);
-    if (!e->tok) return deepc_engine_free(e), NULL;
+    /* a model file without a vocabulary (benchmarks) runs on token ids alone */
+    if (dc_gguf_find(model->gguf, "tokenizer.ggml.model")) {
+        e->tok = (dc_tokenizer *)deepc_tokenizer_from_model(model, err);
+        if (!e->tok) return deepc_engine_free(e), NULL;
+    }
     e->n_ctx = deepc_context_n_ctx(e->ctx);
     e->n_vocab = deepc_model_n_vocab(model);
     dc_tok_ids ids = {0};
-    if (dc_tok_encode(e->tok, DC_REASONING_CLOSE_TEXT, strlen(DC_REASONING_CLOSE_TEXT), DC_TOK_PARSE_SPECIAL, &ids,
+    if (e->tok && dc_tok_encode(e->tok, DC_REASONING_CLOSE_TEXT, strlen(DC_REASONING_CLOSE_TEXT), DC_TOK_PARSE_SPECIAL, &ids,
                       err))
         for (size_t i = 0; i < ids.n && i < MAX_FORCED; i++) e->close_think[e->n_close_think++] = ids.ids[i];
     dc_tok_ids_free(&ids);
@@ -419,7 +423,7 @@ static void advance(deepc_engine *e, request *r, const float *logits) {
         ev.n_top = r->top_logprobs;
         ev.top = e->top;
     }
-    const bool eog = !r->ignore_eos && dc_tok_is_eog(e->tok, t);
+    const bool eog = !r->ignore_eos && e->tok && dc_tok_is_eog(e->tok, t);
     if (!eog) dc_output_feed(&r->out, t);
     r->n_pending = 0;
     r->pending[r->n_pending++] = t;

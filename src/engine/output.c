@@ -88,7 +88,7 @@ static void check_stops(dc_output *o, bool final) {
 }
 
 void dc_output_feed(dc_output *o, int32_t id) {
-    if (o->stopped) return;
+    if (o->stopped || !o->detok.t) return; /* no tokenizer: ids only */
     const char *s;
     size_t n;
     char err[DC_ERR_LEN];
@@ -99,7 +99,7 @@ void dc_output_feed(dc_output *o, int32_t id) {
 }
 
 void dc_output_finish(dc_output *o) {
-    if (!o->stopped) {
+    if (!o->stopped && o->detok.t) {
         size_t n;
         const char *s = dc_detok_flush(&o->detok, &n);
         if (o->n_stop) {

@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../engine/context.h"
+#include "forward.h"
 #include "loader.h"
 
 bool dc_mla_read_hparams(dc_loader *ld) {
@@ -69,7 +69,7 @@ bool dc_mla_bind(dc_loader *ld, int il) {
 
 /* One dispatch of n_head per-head products: y_h = w[h] * x_h for every token,
  * x_h / y_h at x + h*x_off / y + h*y_off in rows of x_stride / y_stride. */
-static void per_head_matmul(deepc_context *c, const dc_tensor *w, int n, const float *x, size_t x_off,
+static void per_head_matmul(dc_forward *c, const dc_tensor *w, int n, const float *x, size_t x_off,
                             size_t x_stride, float *y, size_t y_off, size_t y_stride) {
     dc_tensor *slices = c->slices;
     const int nh = c->model->hp.n_head;
@@ -82,7 +82,7 @@ static void per_head_matmul(deepc_context *c, const dc_tensor *w, int n, const f
 }
 
 typedef struct {
-    deepc_context *ctx;
+    dc_forward *ctx;
     const dc_batch *b;
     int layer;
 } mla_job;
@@ -90,7 +90,7 @@ typedef struct {
 /* Parallel over (token, head): latent attention of q_abs against the cache. */
 static void attend_latent(void *arg, int ith, int nth) {
     mla_job *j = arg;
-    deepc_context *c = j->ctx;
+    dc_forward *c = j->ctx;
     const dc_hparams *hp = &c->model->hp;
     const int64_t row = hp->kv_k_width, lora = hp->kv_lora_rank;
     int64_t i0, i1;
@@ -98,13 +98,12 @@ static void attend_latent(void *arg, int ith, int nth) {
     for (int64_t i = i0; i < i1; i++) {
         const int t = (int)(i / hp->n_head);
         /* keys are whole cached rows [c | k_pe]; values their latent part c */
-        dc_context_attend(c, ith, c->attn + i * lora, c->qa + i * row, j->layer, j->b->seq[t],
-                          (int64_t)j->b->pos[t] + 1, c->k_cache, row, 0, c->k_cache, row, 0, (int)row, (int)lora,
-                          hp->kq_scale);
+        dc_kv_cache_attend(c->kv, ith, c->attn + i * lora, c->qa + i * row, j->layer, j->b->seq[t],
+                           (int64_t)j->b->pos[t] + 1, 0, true, 0, (int)row, (int)lora, hp->kq_scale);
     }
 }
 
-void dc_mla_attention(deepc_context *c, const dc_batch *b, int il) {
+void dc_mla_attention(dc_forward *c, const dc_batch *b, int il) {
     const dc_hparams *hp = &c->model->hp;
     const dc_layer *l = &c->model->layers[il];
     const int n = b->n_tokens, nh = hp->n_head;
@@ -135,7 +134,7 @@ void dc_mla_attention(deepc_context *c, const dc_batch *b, int il) {
         dc_rmsnorm(kv, kv, l->kv_a_norm.data, lora, hp->norm_eps);
         dc_rope_apply(&hp->rope, cs, kv + lora, 1, hp->n_rot);
         dc_rope_apply(&hp->rope, cs, c->q + t * q_w + nope, nh, (int)hd);
-        dc_kv_store(c->k_cache, c->kv_f16, dc_kv_index(c, il, b->seq[t], b->pos[t], row), kv, row);
+        dc_kv_cache_store_k(c->kv, il, b->seq[t], b->pos[t], kv);
         /* absorbed query rows [q_abs (filled below) | q_pe] */
         for (int h = 0; h < nh; h++)
             memcpy(c->qa + ((size_t)t * nh + h) * row + lora, c->q + t * q_w + h * hd + nope, sizeof(float) * hp->n_rot);

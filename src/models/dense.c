@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../engine/context.h"
+#include "forward.h"
 #include "loader.h"
 
 bool dc_gqa_read_hparams(dc_loader *ld) {
@@ -56,7 +56,7 @@ bool dc_gqa_bind(dc_loader *ld, int il) {
 }
 
 typedef struct {
-    deepc_context *ctx;
+    dc_forward *ctx;
     const dc_batch *b;
     int layer;
 } attn_job;
@@ -64,18 +64,17 @@ typedef struct {
 /* Parallel over (token, head) pairs. */
 static void attend_all(void *arg, int ith, int nth) {
     attn_job *j = arg;
-    deepc_context *c = j->ctx;
+    dc_forward *c = j->ctx;
     const dc_hparams *hp = &c->model->hp;
     const int group = hp->n_head / hp->n_head_kv;
     int64_t i0, i1;
     dc_split((int64_t)j->b->n_tokens * hp->n_head, ith, nth, &i0, &i1);
     for (int64_t i = i0; i < i1; i++) {
         const int t = (int)(i / hp->n_head), h = (int)(i % hp->n_head), kvh = h / group;
-        dc_context_attend(c, ith, c->attn + ((size_t)t * hp->n_head + h) * hp->head_dim_v,
-                          c->q + ((size_t)t * hp->n_head + h) * hp->head_dim, j->layer, j->b->seq[t],
-                          (int64_t)j->b->pos[t] + 1, c->k_cache, hp->kv_k_width, (int64_t)kvh * hp->head_dim,
-                          c->v_cache, hp->kv_v_width, (int64_t)kvh * hp->head_dim_v, hp->head_dim, hp->head_dim_v,
-                          hp->kq_scale);
+        dc_kv_cache_attend(c->kv, ith, c->attn + ((size_t)t * hp->n_head + h) * hp->head_dim_v,
+                           c->q + ((size_t)t * hp->n_head + h) * hp->head_dim, j->layer, j->b->seq[t],
+                           (int64_t)j->b->pos[t] + 1, (int64_t)kvh * hp->head_dim, false,
+                           (int64_t)kvh * hp->head_dim_v, hp->head_dim, hp->head_dim_v, hp->kq_scale);
     }
 }
 
@@ -90,7 +89,7 @@ static void add_bias(float *x, const dc_tensor *b, int n_tok, int64_t w) {
     for (int t = 0; t < n_tok; t++) dc_add(x + t * w, b->data, w);
 }
 
-void dc_gqa_attention(deepc_context *c, const dc_batch *b, int il) {
+void dc_gqa_attention(dc_forward *c, const dc_batch *b, int il) {
     const dc_hparams *hp = &c->model->hp;
     const dc_layer *l = &c->model->layers[il];
     const int n = b->n_tokens;
@@ -114,8 +113,8 @@ void dc_gqa_attention(deepc_context *c, const dc_batch *b, int il) {
         const float *cs = c->rope + (size_t)t * hp->n_rot;
         dc_rope_apply(&hp->rope, cs, q, hp->n_head, hp->head_dim);
         dc_rope_apply(&hp->rope, cs, k, hp->n_head_kv, hp->head_dim);
-        dc_kv_store(c->k_cache, c->kv_f16, dc_kv_index(c, il, b->seq[t], b->pos[t], k_w), k, k_w);
-        dc_kv_store(c->v_cache, c->kv_f16, dc_kv_index(c, il, b->seq[t], b->pos[t], v_w), c->v + t * v_w, v_w);
+        dc_kv_cache_store_k(c->kv, il, b->seq[t], b->pos[t], k);
+        dc_kv_cache_store_v(c->kv, il, b->seq[t], b->pos[t], c->v + t * v_w);
     }
     attn_job job = {c, b, il};
     dc_pool_run(c->pool, attend_all, &job);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/context.h"
+#include "forward.h"
 #include "../quant/quant.h"
 #include "loader.h"
 

@@ -22,6 +22,7 @@
 #include "deepc.h"
 
 typedef struct dc_batch dc_batch;
+typedef struct dc_forward dc_forward;
 typedef struct dc_loader dc_loader;
 
 typedef enum { DC_GATING_SOFTMAX = 1, DC_GATING_SIGMOID = 2 } dc_gating;
@@ -100,7 +101,7 @@ typedef struct {
      * attention tensors, and the attention block of the forward pass */
     bool (*read_hparams)(dc_loader *ld);
     bool (*bind_attention)(dc_loader *ld, int il);
-    void (*attention)(deepc_context *c, const dc_batch *b, int il);
+    void (*attention)(dc_forward *c, const dc_batch *b, int il);
 } dc_arch_info;
 
 struct deepc_model {

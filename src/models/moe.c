@@ -18,7 +18,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../engine/context.h"
+#include "forward.h"
 
 /* Indices of the k largest of v[0..n) into out, best first (ties: lower index). */
 static void top_k(const float *v, int n, int k, int32_t *out) {
@@ -74,7 +74,7 @@ static void route(const dc_hparams *hp, const dc_layer *l, float *probs, int32_t
         for (int j = 0; j < k; j++) weights[j] *= hp->expert_weights_scale;
 }
 
-void dc_moe_ffn(deepc_context *c, const dc_layer *l, const float *in, int n, float *out) {
+void dc_moe_ffn(dc_forward *c, const dc_layer *l, const float *in, int n, float *out) {
     const dc_hparams *hp = &c->model->hp;
     const int ne = hp->n_expert, k = hp->n_expert_used;
     const int64_t d = hp->n_embd, ff = hp->n_ff_exp;
