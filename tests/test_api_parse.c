@@ -25,12 +25,12 @@ int main(void) {
     api_error e;
 
     /* normalization: parts joined, reasoning -> reasoning_content, null fields = absent */
-    CHECK(chat("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
+    CHECK(chat("{\"messages\":[{\"role\":\"developer\",\"content\":\"d\"},{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\"},"
                "{\"type\":\"text\",\"text\":\"b\"}]},{\"role\":\"assistant\",\"content\":\"c\",\"reasoning\":\"r\"},"
                "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[]}],\"temperature\":null,\"seed\":7,"
                "\"stop\":[\"x\",\"\",\"y\"],\"max_completion_tokens\":5,\"chat_template_kwargs\":{\"enable_thinking\":false}}",
                &r, &e) == 0);
-    CHECKF(r.messages_json && !strcmp(r.messages_json, "[{\"role\":\"user\",\"content\":\"a\\nb\"},"
+    CHECKF(r.messages_json && !strcmp(r.messages_json, "[{\"role\":\"system\",\"content\":\"d\"},{\"role\":\"user\",\"content\":\"a\\nb\"},"
                                                        "{\"role\":\"assistant\",\"content\":\"c\",\"reasoning_content\":\"r\"},"
                                                        "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[]}]"),
            "%s", r.messages_json);

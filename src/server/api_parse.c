@@ -5,8 +5,9 @@
  * know the field's name, so every failure names its `param`. Chat messages
  * are rebuilt into a fresh array holding only what templates read (role,
  * content as one string, reasoning_content, tool_calls, tool_call_id, name):
- * `reasoning` becomes `reasoning_content` and arrays of text parts are joined
- * with "\n". The result is printed back to JSON for deepc_chat_render.
+ * `reasoning` becomes `reasoning_content`, arrays of text parts are joined
+ * with "\n" and the "developer" role (OpenAI's newer name) becomes
+ * "system". The result is printed back to JSON for deepc_chat_render.
  */
 #include "api_parse.h"
 
@@ -281,7 +282,7 @@ static int parse_message(const cJSON *m, int idx, cJSON *out, api_error *e) {
         cJSON_Delete(n);
         return out_of_memory(e);
     }
-    cJSON_AddStringToObject(n, "role", roles[r]);
+    cJSON_AddStringToObject(n, "role", r == 1 ? "system" : roles[r]); /* templates know no "developer" */
     snprintf(param, sizeof param, "messages[%d].content", idx);
     const cJSON *content = field(m, "content");
     if (!content && !(assistant && tool_calls))
