@@ -29,6 +29,12 @@
 
 #define SLICE_MS 100
 
+static atomic_int calls_active;
+
+int api_calls_active(void) {
+    return atomic_load(&calls_active);
+}
+
 typedef struct {
     srv_state *s;
     struct MHD_Connection *conn;
@@ -92,6 +98,7 @@ static void call_free(call *k) {
     job_batch_free(&k->batch);
     free(k->out);
     free(k);
+    atomic_fetch_sub(&calls_active, 1);
 }
 
 /* ---- prompt ---- */
@@ -376,6 +383,7 @@ static enum MHD_Result respond_stream(call *k) {
 enum MHD_Result api_generate(srv_state *s, struct MHD_Connection *c, bool chat, const char *body, size_t len) {
     call *k = calloc(1, sizeof *k);
     if (!k) return MHD_NO;
+    atomic_fetch_add(&calls_active, 1);
     k->s = s;
     k->conn = c;
     k->chat = chat;

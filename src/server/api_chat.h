@@ -22,4 +22,7 @@
  * request body (owned by the caller, only read during the call). */
 enum MHD_Result api_generate(srv_state *s, struct MHD_Connection *c, bool chat, const char *body, size_t len);
 
+/* Generation requests not yet fully answered (a graceful shutdown waits for them). */
+int api_calls_active(void);
+
 #endif

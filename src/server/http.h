@@ -26,7 +26,9 @@
 
 /* Serves on listen_fd (taken over). NULL when the daemon cannot start. */
 struct MHD_Daemon *http_start(srv_state *s, int listen_fd);
-/* Stops accepting, closes every connection, joins the threads. */
+/* Stops accepting, gives the generation requests under way up to 5 s to end
+ * their responses (they see `stopping` and cancel), then closes every
+ * connection and joins the threads. */
 void http_stop(struct MHD_Daemon *d);
 
 /* Queues r with status on c (r is released). */

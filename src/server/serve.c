@@ -10,10 +10,11 @@
  * Signals: SIGINT, SIGTERM (and SIGUSR1, which the engine thread raises when
  * loading fails) are blocked in every thread and taken by sigwait in the main
  * thread, so no handler runs in an arbitrary thread. Shutdown sets
- * `stopping` (handlers cancel their requests and end their responses), stops
- * the HTTP daemon (closing connections and joining their threads), then
- * stops the engine, whose run loop ends every request left with DONE, and
- * frees everything. SIGPIPE is ignored: a vanished client is an error on
+ * `stopping` (handlers cancel their requests and end their responses: a
+ * stream with an error event and [DONE]), stops the HTTP daemon (no new
+ * connections, a few seconds for those responses, then every connection is
+ * closed and its thread joined), then stops the engine, whose run loop ends
+ * every request left with DONE, and frees everything. SIGPIPE is ignored: a vanished client is an error on
  * its socket, not a signal.
  *
  * Security defaults: loopback only; a non-loopback --host needs an API key

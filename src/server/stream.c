@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,12 +23,6 @@ struct srv_job {
     job_batch pending;
     job_result result;
 };
-
-static atomic_int outstanding;
-
-int job_outstanding(void) {
-    return atomic_load(&outstanding);
-}
 
 void job_batch_free(job_batch *b) {
     free(b->content);
@@ -111,7 +104,6 @@ static void on_event(void *user, const deepc_event *ev) {
             strcpy(r->error, "out of memory");
         }
         release_locked(j, &last);
-        atomic_fetch_sub(&outstanding, 1);
     }
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
@@ -139,13 +131,11 @@ uint64_t job_submit(srv_job *j, deepc_engine *e, deepc_request *r, bool *queue_f
     pthread_mutex_lock(&j->mu);
     j->refs++;
     pthread_mutex_unlock(&j->mu);
-    atomic_fetch_add(&outstanding, 1);
     const uint64_t id = deepc_engine_submit(e, r, queue_full, err);
     pthread_mutex_lock(&j->mu);
     if (id) j->id = id;
     else j->refs--;
     pthread_mutex_unlock(&j->mu);
-    if (!id) atomic_fetch_sub(&outstanding, 1);
     return id;
 }
 

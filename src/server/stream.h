@@ -12,8 +12,7 @@
  * from job_create; a successful job_submit adds the engine's, which the
  * engine side drops after delivering DONE. Whoever drops the last reference
  * frees the job, so a client that disconnects mid-request cannot free memory
- * the engine still writes to. job_outstanding() counts jobs the engine still
- * holds (the server waits for it to reach zero before stopping the engine).
+ * the engine still writes to.
  */
 #ifndef DC_SERVER_STREAM_H
 #define DC_SERVER_STREAM_H
@@ -67,7 +66,5 @@ int job_wait(srv_job *j, job_batch *out, int timeout_ms, job_result *res);
 void job_cancel(srv_job *j, deepc_engine *e);
 /* Drops the caller's (connection's) reference. */
 void job_release(srv_job *j);
-/* Jobs whose DONE event has not arrived yet. */
-int job_outstanding(void);
 
 #endif
