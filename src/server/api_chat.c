@@ -79,14 +79,16 @@ static bool pump(call *k) {
     return false;
 }
 
-/* The finish reason of a done call; NULL for an error. */
+/* The finish reason of a done call; NULL for an error. A request cancelled
+ * by the deadline finishes with "length"; one cancelled by the shutdown is
+ * an error (one cancelled because its client left is not answered). */
 static const char *finish_reason(const call *k) {
-    if (k->res.finish == DEEPC_FINISH_ERROR || k->shut) return NULL;
-    return api_finish_name(k->timed_out ? DEEPC_FINISH_LENGTH : k->res.finish);
+    if (k->res.finish == DEEPC_FINISH_ERROR || (k->res.finish == DEEPC_FINISH_CANCELLED && !k->timed_out)) return NULL;
+    return api_finish_name(k->res.finish == DEEPC_FINISH_CANCELLED ? DEEPC_FINISH_LENGTH : k->res.finish);
 }
 
 static void end_error(const call *k, api_error *e) {
-    if (k->shut) api_fail(e, 503, "server_error", NULL, NULL, "the server is shutting down");
+    if (k->res.finish == DEEPC_FINISH_CANCELLED) api_fail(e, 503, "server_error", NULL, NULL, "the server is shutting down");
     else api_fail(e, 500, "server_error", NULL, NULL, "generation failed: %s", k->res.error);
 }
 
