@@ -3,13 +3,15 @@
 # on a tiny fixture model: startup line, auth, every endpoint, streamed and
 # non-streamed generation (the stream's deltas must equal the non-streamed
 # message), error classes and statuses, keep-alive after a stream,
-# pipelining, a client vanishing mid-stream (its slot must free), and a clean
-# exit 0 on SIGINT (under ASan that includes no leaks). Needs python3.
+# pipelining, a client vanishing mid-stream (its slot must free), a clean
+# exit 0 on SIGINT (under ASan that includes no leaks), --timeout, 503 while
+# the model loads, and the refusal to listen beyond loopback without a key.
+# Needs python3.
 set -euo pipefail
 deepc="$(realpath "$1")"
 fixtures="${DEEPC_FIXTURES:-../shared/fixtures}"
 exec python3 - "$deepc" "$fixtures/models/tiny-qwen3-Q8_0.gguf" <<'EOF'
-import http.client, json, re, signal, socket, subprocess, sys, time
+import http.client, json, os, re, signal, socket, subprocess, sys, time
 
 deepc, model = sys.argv[1], sys.argv[2]
 KEY = "test-key"
@@ -154,6 +156,39 @@ srv.send_signal(signal.SIGINT)
 rc = srv.wait(timeout=30)
 rest = srv.stderr.read()
 check(rc == 0, f"exit status {rc} on SIGINT: {rest}")
+
+def start(*args):
+    global port
+    p = subprocess.Popen([deepc, "serve", *args, "--port", "0"], stderr=subprocess.PIPE, text=True)
+    port = int(re.search(r":(\d+)$", p.stderr.readline().strip()).group(1))
+    return p
+
+# --timeout: a request that runs out of time finishes with "length"
+srv = start(model, "--timeout", "1")
+while request("GET", "/health", auth=False)[0].status != 200: time.sleep(0.1)
+r, data = request("POST", "/v1/completions", {"prompt": "Hi", "seed": 1, "max_tokens": 100000}, auth=False)
+c = json.loads(data)
+check(r.status == 200 and c["choices"][0]["finish_reason"] == "length" and c["usage"]["completion_tokens"] < 4000,
+      f"--timeout: {data[-300:]!r}")
+srv.send_signal(signal.SIGTERM)
+check(srv.wait(timeout=30) == 0, "exit 0 on SIGTERM")
+
+# while the model loads (here: a FIFO nobody writes yet) everything but /health is 503
+fifo = f"/tmp/deepc-test-server-{os.getpid()}.gguf"
+os.mkfifo(fifo)
+try:
+    srv = start(fifo)
+    r, data = request("GET", "/health", auth=False)
+    check(r.status == 503 and json.loads(data) == {"status": "loading"}, f"loading health {data!r}")
+    error(503, "GET", "/v1/models", auth=False)
+    os.close(os.open(fifo, os.O_WRONLY))  # lets the loader's open return: not a regular file
+    check(srv.wait(timeout=30) == 1, "a model that cannot be loaded: exit 1")
+finally:
+    os.unlink(fifo)
+
+# a non-loopback address needs a key
+p = subprocess.run([deepc, "serve", model, "--host", "0.0.0.0", "--port", "0"], capture_output=True, text=True)
+check(p.returncode == 1 and p.stderr.count("\n") == 1, f"non-loopback without a key: {p.returncode} {p.stderr!r}")
 print(f"{failures} failure(s)")
 sys.exit(1 if failures else 0)
 EOF
