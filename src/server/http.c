@@ -279,7 +279,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const size_t n = *upload_size;
         *upload_size = 0;
         q->received += n;
-        if (q->received > s->max_body) { /* a chunked body past the limit: drop it, answer 413 at its end */
+        if (q->received > s->max_body) {
+            /* a chunked body past the limit: libmicrohttpd 0.9.75 refuses a response queued in the middle of
+             * a body, so drop the rest and answer 413 at its end */
             q->too_large = true;
             free(q->body);
             q->body = NULL;
