@@ -78,6 +78,8 @@ int main(void) {
     refused(MSG "\"n\":2}", true, "n");
     refused(MSG "\"logprobs\":1}", true, "logprobs");
     refused(MSG "\"top_logprobs\":2}", true, "top_logprobs");
+    CHECK(chat(MSG "\"top_logprobs\":0}", &r, &e) == 0 && !r.logprobs); /* 0 alternatives need no logprobs */
+    api_request_free(&r);
     refused(MSG "\"logprobs\":true,\"top_logprobs\":21}", true, "top_logprobs");
     refused(MSG "\"stream\":\"yes\"}", true, "stream");
     refused(MSG "\"stream_options\":{\"include_usage\":1}}", true, "stream_options.include_usage");

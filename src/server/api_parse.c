@@ -370,7 +370,7 @@ int api_parse_chat(const char *body, size_t len, api_request *r, api_error *e) {
     int k = 0;
     if (rc == 0 && (k = get_int(root, "top_logprobs", 0, DEEPC_MAX_TOP_LOGPROBS, &i, e)) < 0) rc = -1;
     if (rc == 0 && k) {
-        if (!r->logprobs) rc = api_fail(e, 400, INVALID, NULL, "top_logprobs", "'top_logprobs' needs 'logprobs': true");
+        if (i > 0 && !r->logprobs) rc = api_fail(e, 400, INVALID, NULL, "top_logprobs", "'top_logprobs' needs 'logprobs': true");
         r->top_logprobs = (int32_t)i;
     }
     const cJSON *v;
