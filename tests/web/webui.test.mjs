@@ -125,7 +125,9 @@ async function waitFor(what, fn, ms = T) {
 async function setSettings(page, values) {
   await page.click('#open-settings');
   await page.locator('#settings').waitFor({ state: 'visible' });
-  for (const [sel, v] of Object.entries(values)) await page.fill(sel, v);
+  for (const [sel, v] of Object.entries(values)) {
+    if (sel === '#thinking') await page.selectOption(sel, v); else await page.fill(sel, v);
+  }
   await page.click('#settings-done');
   await page.locator('#settings').waitFor({ state: 'hidden' });
 }
@@ -138,7 +140,8 @@ test('web chat page: stream, reasoning, stop, reload, phone', { timeout: 60000 }
   t.after(() => context.close());
 
   await waitFor('the model name', async () => (await page.textContent('#model')) === modelId);
-  await setSettings(page, { '#max-tokens': '200', '#temperature': '0', '#system-prompt': '' });
+  // the fixture's R1-Distill template opens <think> when enable_thinking is set
+  await setSettings(page, { '#max-tokens': '200', '#temperature': '0', '#system-prompt': '', '#thinking': 'on' });
 
   // 1. one whole answer: it streams into the Thinking block and finishes
   await page.fill('#input', 'Hello! Who are you?');
@@ -157,6 +160,8 @@ test('web chat page: stream, reasoning, stop, reload, phone', { timeout: 60000 }
   assert.equal(body1.stream, true);
   assert.deepEqual(body1.stream_options, { include_usage: true });
   assert.equal(body1.max_tokens, 200);
+  assert.equal(body1.temperature, 0);
+  assert.deepEqual(body1.chat_template_kwargs, { enable_thinking: true });
   assert.deepEqual(body1.messages, [{ role: 'user', content: 'Hello! Who are you?' }]);
 
   // 2. a second answer, slowed down by Chromium's network throttling so that
@@ -230,7 +235,7 @@ test('web chat page with --api-key: 401 shown, then the key from the settings wo
   // /v1/models already fails: the error says 401 and offers to set the key
   await page.locator('#error').waitFor({ state: 'visible' });
   assert.match(await page.textContent('#error'), /401/);
-  await setSettings(page, { '#max-tokens': '40', '#temperature': '0' });
+  await setSettings(page, { '#max-tokens': '40', '#temperature': '0', '#thinking': 'on' });
   await page.fill('#input', 'Hi');
   await page.click('#send');
   await page.locator('#send').waitFor({ state: 'visible' });
