@@ -108,7 +108,10 @@ async function openPage(url, viewport = { width: 1280, height: 800 }) {
     // Chromium as a resource error; that is not a page error
     if (m.type() === 'error' && !/Failed to load resource|net::ERR_ABORTED/.test(m.text())) errors.push('console: ' + m.text());
   });
-  await page.goto(url + '/', { waitUntil: 'load' });
+  const res = await page.goto(url + '/', { waitUntil: 'load' });
+  // the page itself needs no key (a browser cannot send one); its API calls do
+  assert.equal(res.status(), 200, `GET / answered ${res.status()}: ${(await res.text()).slice(0, 200)}`);
+  assert.match(res.headers()['content-type'] || '', /^text\/html/);
   return { context, page, foreign, errors, chats };
 }
 
