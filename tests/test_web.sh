@@ -18,10 +18,10 @@ if [ ! -d tests/web/node_modules/playwright-core ]; then
   (cd tests/web && timeout 300 npm ci --no-audit --no-fund) || { echo "FAIL: test_web: npm ci in tests/web failed"; exit 1; }
 fi
 
-DEEPC_BIN="$deepc" timeout -k 10 170 node --test tests/web/*.test.mjs
+DEEPC_BIN="$deepc" timeout -k 10 150 node --test tests/web/*.test.mjs
 rc=$?
 if [ $rc -ne 0 ]; then
-  [ $rc -eq 124 ] && echo "FAIL: test_web: timed out after 170 s"
+  [ $rc -eq 124 ] && echo "FAIL: test_web: timed out after 150 s"
   echo "FAIL: test_web (node --test exited $rc)"
   exit 1
 fi

@@ -136,7 +136,7 @@ async function setSettings(page, values) {
 }
 
 // ---- the tests -------------------------------------------------------------
-test('web chat page: stream, reasoning, stop, reload, phone', { timeout: 60000 }, async (t) => {
+test('web chat page: stream, reasoning, stop, reload, phone', { timeout: 50000 }, async (t) => {
   const server = await startServer();
   t.after(() => server.stop());
   const { context, page, foreign, errors, chats } = await openPage(server.url);
@@ -229,7 +229,7 @@ test('web chat page: stream, reasoning, stop, reload, phone', { timeout: 60000 }
   assert.deepEqual(errors, [], 'page errors');
 });
 
-test('web chat page with --api-key: 401 shown, then the key from the settings works', { timeout: 45000 }, async (t) => {
+test('web chat page with --api-key: 401 shown, then the key from the settings works', { timeout: 40000 }, async (t) => {
   const server = await startServer(['--api-key', 'secret']);
   t.after(() => server.stop());
   const { context, page, foreign, errors, chats } = await openPage(server.url);
