@@ -2,7 +2,8 @@
 // `deepc serve` on a fixture model, driven by Debian's headless Chromium
 // through playwright-core. Run: DEEPC_BIN=build/deepc node --test tests/web/
 //
-// Checks: the page loads with no request to any other host and no script or
+// Checks: the page source has no HTML sinks (innerHTML...) and names no other
+// host; the page loads (200, with a CSP) with no request to any other host and no script or
 // CSP error; a message streams back with the reasoning in a "Thinking" block
 // and the whole conversation is sent; Stop ends a stream and keeps the partial
 // answer; a reload keeps the conversation (localStorage); a phone viewport has
@@ -12,7 +13,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -112,6 +113,7 @@ async function openPage(url, viewport = { width: 1280, height: 800 }) {
   // the page itself needs no key (a browser cannot send one); its API calls do
   assert.equal(res.status(), 200, `GET / answered ${res.status()}: ${(await res.text()).slice(0, 200)}`);
   assert.match(res.headers()['content-type'] || '', /^text\/html/);
+  assert.match(res.headers()['content-security-policy'] || '', /default-src 'self'/, 'no CSP on GET /');
   return { context, page, foreign, errors, chats };
 }
 
@@ -136,6 +138,14 @@ async function setSettings(page, values) {
 }
 
 // ---- the tests -------------------------------------------------------------
+test('the page source: no HTML sinks, no other host named', () => {
+  const html = readFileSync(path.join(root, 'src/server/webui.html'), 'utf8');
+  const code = html.replace(/<!--[\s\S]*?-->/, ''); // the explanatory comment at the top
+  assert.doesNotMatch(code, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
+  assert.doesNotMatch(code, /(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i, 'a URL of another host');
+  assert.doesNotMatch(code, /<(script|link|img|iframe)[^>]+(src|href)="(?!data:)/i, 'an external resource');
+});
+
 test('web chat page: stream, reasoning, stop, reload, phone', { timeout: 50000 }, async (t) => {
   const server = await startServer();
   t.after(() => server.stop());
