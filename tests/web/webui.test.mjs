@@ -3,8 +3,8 @@
 // through playwright-core. Run: DEEPC_BIN=build/deepc node --test tests/web/
 //
 // Checks: the page source has no HTML sinks (innerHTML...) and names no other
-// host; the page loads (200, with a CSP) with no request to any other host and no script or
-// CSP error; a message streams back with the reasoning in a "Thinking" block
+// host; the page loads (200, with a CSP) with no request to any other host
+// and no script or CSP error; a message streams back with the reasoning in a "Thinking" block
 // and the whole conversation is sent; Stop ends a stream and keeps the partial
 // answer; a reload keeps the conversation (localStorage); a phone viewport has
 // no horizontal scroll; with --api-key the 401 is shown and entering the key in
