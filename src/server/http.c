@@ -217,7 +217,10 @@ static bool is_get(const char *method) {
  * which only the 413 answer wants. */
 static enum verdict judge(srv_state *s, struct MHD_Connection *c, const char *method, const struct route *rt) {
     if (!strcmp(method, "OPTIONS") && rt) return V_PREFLIGHT;
-    if (s->api_key && !(rt && rt->id == R_HEALTH && is_get(method)) && !authorized(s, c)) return V_UNAUTHORIZED;
+    /* the page and /health are open: a browser cannot send the key when it opens the page (which holds
+     * no data); every API call the page makes sends it */
+    const bool open = rt && (rt->id == R_HEALTH || rt->id == R_WEBUI) && is_get(method);
+    if (s->api_key && !open && !authorized(s, c)) return V_UNAUTHORIZED;
     if (!rt) return V_NOT_FOUND;
     if (rt->post ? strcmp(method, "POST") != 0 : !is_get(method)) return V_BAD_METHOD;
     if (rt->id != R_HEALTH && !atomic_load(&s->ready)) return V_LOADING;
