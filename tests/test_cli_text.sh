@@ -16,6 +16,10 @@ trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
+# --version: the library's version, one line
+v=$("$deepc" --version) || fail "--version exited $?"
+[[ "$v" =~ ^deepc\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version printed '$v'"
+
 # run: text completion streams something and exits 0
 out=$("$deepc" run "$qwen3" -p "The quick brown fox" -n 12 --temp 0 2>"$tmp/err") || fail "run -p exited $?: $(cat "$tmp/err")"
 [ -n "$out" ] || fail "run -p printed nothing"

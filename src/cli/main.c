@@ -25,7 +25,7 @@ static const struct {
 };
 
 static int usage(FILE *out) {
-    fprintf(out, "usage: deepc COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(out, "usage: deepc COMMAND [ARGS]   (deepc --version)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) fprintf(out, "  %s\n", commands[i].help);
     fprintf(out, "\ncommon options: -t N (threads, default all cores), -c N (context size),\n"
                  "  --kv-type f16|f32 (KV cache: f16 as llama.cpp's default, f32 exact)\n"
@@ -37,6 +37,7 @@ static int usage(FILE *out) {
 int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) return usage(stdout);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) return printf("deepc %s\n", deepc_version()) < 0;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "deepc: unknown command '%s' (try deepc --help)\n", argv[1]);
