@@ -19,5 +19,6 @@ for m in tiny-llama-F32 tiny-qwen3moe-F32 tiny-deepseek3-Q4_K_M; do
 done
 python3 bench/make_random_gguf.py qwen2.5-1.5b "$tmp/qwen2.5-1.5b.gguf"
 "$build/deepc" bench "$tmp/qwen2.5-1.5b.gguf" -p 128 -n 32 -r 3
+"$build/deepc" bench "$tmp/qwen2.5-1.5b.gguf" --streams 1,4,16 -p 128 -n 32
 python3 bench/make_random_gguf.py deepseek-v2-lite "$tmp/deepseek-v2-lite.gguf"
 "$build/deepc" bench "$tmp/deepseek-v2-lite.gguf" -p 32 -n 32 -r 3
