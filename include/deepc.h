@@ -1,22 +1,33 @@
-/* deepc.h - the public interface of libdeepc.
+/* deepc.h - the public interface of libdeepc; the deepc command and its
+ * server are built on it alone.
  *
- * Load a GGUF model, create a context (KV cache + scratch for a batch), feed
- * it batches of tokens, read the logits. A batch may mix tokens of several
- * sequences: each token carries its own position and sequence id, and each
- * sequence has its own slot of the KV cache, so a server can advance every
- * active conversation in one forward call.
+ * What it offers, top to bottom:
+ *   - models and contexts: load a GGUF model, create a context (KV cache +
+ *     scratch), feed it batches of tokens, read the logits. A batch may mix
+ *     tokens of several sequences, each with its own KV slot;
+ *   - the version, model metadata, `deepc info`'s file summary;
+ *   - sampling: the sampler chain and the model's recommended settings;
+ *   - the tokenizer (encode, decode, streaming decode, end-of-generation set);
+ *   - chat templates (the model's own Jinja template, rendered as
+ *     transformers does, with kwargs such as enable_thinking);
+ *   - the engine: generation requests and the scheduler that runs many of
+ *     them at once with continuous batching and a prefix cache, delivering
+ *     text as events.
  *
- * Memory: a deepc_model owns the mapping of the file; a deepc_context owns its
- * KV cache and scratch and must be freed before its model. Pointers returned
- * by deepc_get_logits stay valid until the next deepc_decode on that context.
+ * Memory: a deepc_model owns the mapping of the file and must outlive
+ * everything made from it; each object is freed by its own _free function;
+ * strings and arrays returned through `char **out` / `int32_t **ids` are
+ * malloc'ed and the caller's. Pointers inside events are valid only during
+ * the callback.
  *
  * Errors: functions that can fail take `char err[DEEPC_ERR_LEN]`, return
- * NULL / nonzero on failure and write one line (no newline) into err. The
- * library never prints and never exits.
+ * NULL / nonzero / 0 ids on failure as each says, and write one line (no
+ * newline) into err. The library never prints and never exits.
  *
- * Threads: one context must be used by one thread at a time; its forward
- * pass uses n_threads worker threads internally. Results do not depend on
- * n_threads.
+ * Threads: a context is used by one thread at a time (its forward pass uses
+ * n_threads workers internally; results do not depend on n_threads). Models,
+ * tokenizers and templates are immutable after loading and may be shared.
+ * The engine's thread rules are in its section below.
  */
 #ifndef DEEPC_H
 #define DEEPC_H
