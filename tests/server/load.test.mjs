@@ -1,0 +1,164 @@
+// load.test.mjs - `deepc serve` under concurrency: batching does not change
+// greedy outputs, many concurrent streams finish without errors, clients that
+// leave mid-stream free their slots and memory, and a long prompt does not
+// stall the streams already running. All loops bounded; traffic to 127.0.0.1 only.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, MODELS, streamPost, metrics, metricValue, waitSlotsIdle, rssKB, median, sleep, assertHealthy, withTimeout,
+} from './harness.mjs';
+
+const CHAT = '/v1/chat/completions';
+
+const TOPICS = ['the sea', 'a red bicycle', 'winter mornings', 'prime numbers', 'an old library', 'volcanoes', 'coffee', 'the moon',
+  'a lost key', 'trains at night', 'honeybees', 'chess openings', 'desert rain', 'paper boats', 'thunder', 'a quiet garden',
+  'city lights', 'glaciers', 'folk songs', 'the printing press', 'owls', 'maps', 'bread baking', 'lighthouses',
+  'kites', 'copper wire', 'tea ceremonies', 'comets', 'river deltas', 'clockwork', 'snowflakes', 'harbors'];
+const prompt = (i) => `Write two sentences about ${TOPICS[i % TOPICS.length]}.`;
+
+function chatBody(i, extra = {}) {
+  return { messages: [{ role: 'user', content: prompt(i) }], temperature: 0, stream: true, ...extra };
+}
+
+function assertCleanStream(s, ctx) {
+  assert.equal(s.error, null, `${ctx}: ${s.error}`);
+  assert.equal(s.status, 200, `${ctx}: status ${s.status} ${s.errorBody || ''}`);
+  assert.equal(s.streamError, undefined, `${ctx}: error event ${JSON.stringify(s.streamError)}`);
+  assert.ok(s.done, `${ctx}: no [DONE]`);
+  assert.equal(s.finishReasons.length, 1, `${ctx}: finish reasons ${JSON.stringify(s.finishReasons)}`);
+}
+
+describe('batching is invisible (--parallel 16)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '16'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('16 greedy streams: one at a time == all 16 at once', async () => {
+    const url = srv.local + CHAT;
+    const seq = [];
+    for (let i = 0; i < 16; i++) {
+      const s = await streamPost(url, chatBody(i, { max_tokens: 48 }), { timeoutMs: 30000 });
+      assertCleanStream(s, `sequential #${i}`);
+      assert.ok(s.text.length > 0, `sequential #${i}: empty text`);
+      seq.push(s);
+    }
+    const par = await withTimeout(Promise.all(Array.from({ length: 16 }, (_, i) => streamPost(url, chatBody(i, { max_tokens: 48 }), { timeoutMs: 60000 }))), 90000, '16 concurrent streams');
+    const diffs = [];
+    for (let i = 0; i < 16; i++) {
+      assertCleanStream(par[i], `concurrent #${i}`);
+      if (par[i].text !== seq[i].text || par[i].finishReasons[0] !== seq[i].finishReasons[0]) {
+        diffs.push(`#${i}: alone ${JSON.stringify(seq[i].text)} (${seq[i].finishReasons[0]}) vs batched ${JSON.stringify(par[i].text)} (${par[i].finishReasons[0]})`);
+      }
+    }
+    assert.deepEqual(diffs, [], `batched outputs differ:\n${diffs.join('\n')}`);
+    const distinct = new Set(seq.map((s) => s.text));
+    assert.ok(distinct.size > 1, 'all 16 prompts gave the same text: the prompts did not reach the model?');
+  });
+});
+
+describe('many clients (--parallel 8)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '8'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('32 concurrent streaming clients x 3 rounds: 0 errors', async () => {
+    const url = srv.local + CHAT;
+    for (let round = 0; round < 3; round++) {
+      const rs = await withTimeout(Promise.all(Array.from({ length: 32 }, (_, i) =>
+        streamPost(url, chatBody(i, { max_tokens: 32, temperature: 0.7, seed: 100 * round + i }), { timeoutMs: 60000 }))), 90000, `round ${round}`);
+      const bad = [];
+      rs.forEach((s, i) => {
+        try {
+          assertCleanStream(s, `round ${round} client ${i}`);
+          const first = s.events[0].json;
+          assert.equal(first.choices[0].delta.role, 'assistant');
+        } catch (e) { bad.push(e.message); }
+      });
+      assert.deepEqual(bad, [], `round ${round}: ${bad.length} failed clients`);
+    }
+    await waitSlotsIdle(srv, 5000);
+    const m = await metrics(srv);
+    assert.equal(metricValue(m, 'deepc_queue_depth'), 0);
+    assert.ok(metricValue(m, 'deepc_requests_total', 'status="200"') >= 96);
+  });
+
+  it('20 clients leaving mid-stream: slots back to 0, RSS stable', async () => {
+    const url = srv.local + CHAT;
+    const leaveRound = async (tag) => {
+      const rs = await withTimeout(Promise.all(Array.from({ length: 20 }, (_, i) =>
+        streamPost(url, chatBody(i, { max_tokens: 2000 }), { timeoutMs: 60000, stopAfter: (ev) => ev.length >= 4 }))), 90000, tag);
+      for (const [i, s] of rs.entries()) {
+        assert.equal(s.status, 200, `${tag} client ${i}: ${s.status} ${s.errorBody || ''}`);
+        assert.equal(s.error, null, `${tag} client ${i}: ${s.error}`);
+      }
+      await waitSlotsIdle(srv, 5000);
+    };
+    await leaveRound('warm-up');
+    await sleep(300);
+    const rss0 = rssKB(srv.proc.pid);
+    for (let r = 0; r < 3; r++) await leaveRound(`round ${r}`);
+    await sleep(300);
+    const m = await metrics(srv);
+    assert.equal(metricValue(m, 'deepc_slots_active'), 0);
+    assert.equal(metricValue(m, 'deepc_queue_depth'), 0);
+    const rss1 = rssKB(srv.proc.pid);
+    const limit = rss0 * 1.10 + 20 * 1024;
+    assert.ok(rss1 <= limit, `RSS grew from ${rss0} kB to ${rss1} kB (limit ${limit.toFixed(0)} kB)`);
+    await assertHealthy(srv, 'after disconnects');
+    // and the server still answers a full request
+    const s = await streamPost(url, chatBody(0, { max_tokens: 8 }), { timeoutMs: 30000 });
+    assertCleanStream(s, 'after disconnects');
+  });
+});
+
+describe('a long prompt does not stall running streams (-c 4096)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '5', '-c', '4096'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('max gap between chunks while a ~1500-token prompt is read < 3x median gap + 0.5 s', async () => {
+    const url = srv.local + CHAT;
+    let stopAt = Infinity;
+    const streams = Array.from({ length: 4 }, (_, i) => streamPost(url, chatBody(i, { max_tokens: 3000 }), {
+      timeoutMs: 60000,
+      stopAfter: (ev) => ev[ev.length - 1].t > stopAt,
+    }));
+    const words = [];
+    for (let i = 0; words.join(' ').length < 2150; i++) words.push(`${TOPICS[i % TOPICS.length].replace(/ /g, '-')}${i}`);
+    const longText = `Summarize this list: ${words.join(' ')}`;
+    await sleep(300);
+    const t0 = performance.now();
+    const long = await streamPost(url, {
+      messages: [{ role: 'user', content: longText }], max_tokens: 2, temperature: 0, stream: true, stream_options: { include_usage: true },
+    }, { timeoutMs: 60000 });
+    const t1 = long.events.length ? long.events[long.events.length - 1].t : performance.now();
+    stopAt = t1 + 300;
+    const all = await withTimeout(Promise.all(streams), 60000, 'the 4 streams');
+    assertCleanStream(long, 'long prompt');
+    const pt = long.usage && long.usage.prompt_tokens;
+    assert.ok(pt >= 1000 && pt <= 4000, `long prompt has ${pt} tokens`);
+    const before = [];
+    let maxGap = 0;
+    let where = '';
+    for (const [i, s] of all.entries()) {
+      assert.equal(s.status, 200, `stream ${i}: ${s.status}`);
+      assert.equal(s.error, null, `stream ${i}: ${s.error}`);
+      const ts = s.events.map((e) => e.t);
+      assert.ok(ts.filter((t) => t < t0).length >= 5, `stream ${i} had not started flowing before the long prompt (${ts.filter((t) => t < t0).length} chunks)`);
+      assert.ok(ts.some((t) => t > t1), `stream ${i} ended before the long prompt was read (${s.finishReasons}); the measurement needs longer streams`);
+      for (let k = 1; k < ts.length; k++) {
+        const g = ts[k] - ts[k - 1];
+        if (ts[k] < t0) before.push(g);
+        else if (ts[k - 1] <= t1) {
+          if (g > maxGap) { maxGap = g; where = `stream ${i}, chunk ${k}`; }
+        }
+      }
+    }
+    const med = median(before);
+    const bound = 3 * med + 500;
+    const diag = `long prompt ${pt} tokens read in ${(t1 - t0).toFixed(0)} ms; max gap ${maxGap.toFixed(1)} ms (${where}); median gap before ${med.toFixed(2)} ms`;
+    process.stderr.write(`# ${diag}\n`);
+    assert.ok(maxGap < bound, `streams stalled while the long prompt was read: ${diag}, bound ${bound.toFixed(0)} ms`);
+    await waitSlotsIdle(srv, 5000);
+  });
+});
