@@ -14,7 +14,7 @@ command -v node >/dev/null || { echo "FAIL: node is not installed"; exit 1; }
 if [ ! -d "$dir/node_modules/openai" ]; then
   (cd "$dir" && npm ci --no-audit --no-fund) || { echo "FAIL: npm ci in tests/server failed"; exit 1; }
 fi
-DEEPC_BIN="$deepc" node --test --test-concurrency=1 "$dir/"
+DEEPC_BIN="$deepc" timeout -k 10 600 node --test --test-concurrency=1 --test-timeout=120000 "$dir/"
 rc=$?
 [ $rc -eq 0 ] && echo "server: all tests passed" || echo "server: tests failed (node --test exit $rc)"
 exit $rc
