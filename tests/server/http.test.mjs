@@ -187,13 +187,18 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
       Buffer.from('GET /health HTTP/9.9\r\n\r\n'),
       Buffer.from('GET /health\r\n\r\n'),
     ];
-    for (const [i, b] of inputs.entries()) {
-      const res = await rawRequest(srv.port, b, { timeoutMs: 5000 });
+    // all sent at once, each on its own socket
+    const results = await Promise.all(inputs.map((b) => rawRequest(srv.port, b, { timeoutMs: 5000 })));
+    const fails = [];
+    for (const [i, res] of results.entries()) {
       if (res.responses.length && res.responses[0].status === 200 && i === 4) continue; // HTTP/0.9 style may be served
       // 505 HTTP Version Not Supported is the one 5xx that names a client's fault
-      assertRejectedOrClosed(res, `garbage #${i}: ${JSON.stringify(b.toString('latin1').slice(0, 30))}`, i === 3 ? [505] : []);
+      try {
+        assertRejectedOrClosed(res, `garbage #${i} ${JSON.stringify(inputs[i].toString('latin1').slice(0, 30))}`, i === 3 ? [505] : []);
+      } catch (e) { fails.push(e.message); }
     }
     await assertHealthy(srv, 'garbage');
+    assert.deepEqual(fails, []);
   });
 
   it('a 200 KB header line and a 200 KB URI -> 4xx or closed', async () => {
@@ -210,13 +215,16 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
 
   it('bad Content-Length ("abc", negative, conflicting) -> 4xx or closed', async () => {
     const body = JSON.stringify({ messages: user('hi'), max_tokens: 1 });
+    const fails = [];
     for (const cl of ['abc', '-5', '1e3', ' 12x', '99999999999999999999999']) {
       const res = await rawRequest(srv.port, `POST ${CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${cl}\r\n\r\n${body}`, { timeoutMs: 5000 });
-      assertRejectedOrClosed(res, `Content-Length: ${cl}`);
+      try { assertRejectedOrClosed(res, `Content-Length: ${cl}`); } catch (e) { fails.push(e.message); }
     }
+    // RFC 9112 6.3: differing Content-Length values are a framing error (request smuggling)
     const two = await rawRequest(srv.port, `POST ${CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nContent-Length: 3\r\n\r\n${body}`, { timeoutMs: 5000 });
-    assertRejectedOrClosed(two, 'two different Content-Lengths');
+    try { assertRejectedOrClosed(two, 'two different Content-Lengths'); } catch (e) { fails.push(e.message.slice(0, 120)); }
     await assertHealthy(srv, 'bad content-length');
+    assert.deepEqual(fails, []);
   });
 
   it('bad chunked encoding -> 4xx or closed', async () => {
@@ -404,7 +412,9 @@ describe('context length (-c 64)', () => {
       assertErrorBody(ok.json, { code: 'context_length_exceeded' }, 'max_tokens past the context');
     } else {
       assert.equal(ok.status, 200, ok.text);
-      assert.ok(ok.json.usage.prompt_tokens + ok.json.usage.completion_tokens <= 64, JSON.stringify(ok.json.usage));
+      // the last sampled token needs no cache cell, so prompt + completion may reach 65
+      assert.ok(ok.json.usage.prompt_tokens + ok.json.usage.completion_tokens <= 65, JSON.stringify(ok.json.usage));
+      assert.equal(ok.json.choices[0].finish_reason, 'length');
     }
     const small = await postJSON(srv, CHAT, { messages: user('hi'), max_tokens: 4, temperature: 0 });
     assert.equal(small.status, 200, small.text);

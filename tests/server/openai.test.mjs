@@ -334,13 +334,18 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
   });
 });
 
+// The R1 fixture's template (llama.cpp's edit of the R1-Distill one) ends the
+// generation prompt with `<think>\n` and adds `</think>` unless enable_thinking
+// is true; llama.cpp's server passes enable_thinking=true unless told otherwise.
+const THINK = { chat_template_kwargs: { enable_thinking: true } };
+
 describe('reasoning (DeepSeek-R1-Distill template: the prompt opens <think>)', () => {
   let srv, oa;
   before(async () => { srv = await startServer({ model: MODELS.r1 }); oa = client(srv); });
   after(async () => { if (srv) await srv.stop(); });
 
   it('non-streamed: reasoning_content (and reasoning) non-empty, content without think tags', async () => {
-    const r = await oa.chat.completions.create({ model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy() });
+    const r = await oa.chat.completions.create({ model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy(), ...THINK });
     const m = r.choices[0].message;
     assert.equal(typeof m.reasoning_content, 'string', `message ${JSON.stringify(m)}`);
     assert.ok(m.reasoning_content.length > 0, 'empty reasoning_content');
@@ -349,8 +354,18 @@ describe('reasoning (DeepSeek-R1-Distill template: the prompt opens <think>)', (
     assert.ok(!/<\/?think>/.test(m.reasoning_content), `reasoning_content holds think tags: ${JSON.stringify(m.reasoning_content)}`);
   });
 
+  it('default (no chat_template_kwargs): thinking is on, as in llama.cpp: the output is reasoning', async () => {
+    const r = await oa.chat.completions.create({ model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy() });
+    const m = r.choices[0].message;
+    assert.ok(typeof m.reasoning_content === 'string' && m.reasoning_content.length > 0,
+      `no reasoning_content by default (the template closes <think> when enable_thinking is not set): ${JSON.stringify(m)}`);
+    const off = await oa.chat.completions.create({ model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy(), chat_template_kwargs: { enable_thinking: false } });
+    assert.ok(!off.choices[0].message.reasoning_content, 'reasoning with enable_thinking false');
+    assert.ok(off.choices[0].message.content.length > 0);
+  });
+
   it('streamed == non-streamed for reasoning and content', async () => {
-    const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy(), reasoning_budget: 8 };
+    const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy(), reasoning_budget: 8, ...THINK };
     const whole = (await oa.chat.completions.create(body)).choices[0].message;
     const j = joinChat(await collect(await oa.chat.completions.create({ ...body, stream: true })));
     assert.equal(j.reasoning, whole.reasoning_content || '');
@@ -358,7 +373,7 @@ describe('reasoning (DeepSeek-R1-Distill template: the prompt opens <think>)', (
   });
 
   it('reasoning_budget 5: reasoning deltas come before content deltas, and content appears', async () => {
-    const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy(), reasoning_budget: 5 };
+    const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy(), reasoning_budget: 5, ...THINK };
     const chunks = await collect(await oa.chat.completions.create({ ...body, stream: true }));
     const j = joinChat(chunks);
     assert.ok(j.reasoning.length > 0, 'no reasoning deltas');
