@@ -123,6 +123,105 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
     assert.equal(r.headers.get('access-control-allow-origin'), '*');
   });
 
+  it('200: the other valid shapes (developer role, text parts, 8 stops, top_logprobs 0, n 1, JSON nulls)', async () => {
+    const cases = [
+      ['developer role', { messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'hi' }] }],
+      ['text parts', { messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello ' }, { type: 'text', text: 'there' }] }] }],
+      ['8 stop strings', { messages: user('hi'), stop: ['a1', 'b2', 'c3', 'd4', 'e5', 'f6', 'g7', 'h8'] }],
+      ['top_logprobs 0', { messages: user('hi'), logprobs: true, top_logprobs: 0 }],
+      ['n 1', { messages: user('hi'), n: 1 }],
+      ['model given', { model: srv.id, messages: user('hi') }],
+      // OpenAI's schema marks these nullable; SDKs and frameworks send null for "default"
+      ['JSON nulls', { messages: user('hi'), temperature: null, top_p: null, stop: null, seed: null, n: null, tools: null, tool_choice: null, logprobs: null, top_logprobs: null, stream: null, stream_options: null, response_format: null, presence_penalty: null, frequency_penalty: null, user: null }],
+      ['system + assistant history', { messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 'c' }] }],
+    ];
+    const fails = [];
+    for (const [name, body] of cases) {
+      const r = await postJSON(srv, CHAT, { max_tokens: 3, ...body });
+      if (r.status !== 200) fails.push(`${name}: ${r.status} ${r.text.slice(0, 200)}`);
+      else if (name === 'top_logprobs 0') {
+        for (const c of r.json.choices[0].logprobs.content) if (c.top_logprobs.length !== 0) fails.push('top_logprobs 0: non-empty top list');
+      }
+    }
+    const c = await postJSON(srv, COMPL, { prompt: 'hi', max_tokens: 2, logprobs: null, stop: null, echo: false, suffix: null });
+    if (c.status !== 200) fails.push(`completions with nulls / echo false: ${c.status} ${c.text.slice(0, 200)}`);
+    assert.deepEqual(fails, []);
+  });
+
+  it('400: bodies that are not valid UTF-8 JSON, deep nesting; a huge prompt is refused quickly', async () => {
+    const raw = async (bytes) => {
+      const r = await fetch(srv.local + CHAT, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: bytes });
+      return { status: r.status, json: await r.json().catch(() => null) };
+    };
+    const bad = [
+      ['invalid UTF-8', Buffer.concat([Buffer.from('{"messages":[{"role":"user","content":"ab'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')])],
+      ['overlong UTF-8', Buffer.concat([Buffer.from('{"messages":[{"role":"user","content":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}]}')])],
+      ['deep array nesting', Buffer.from('['.repeat(100000) + ']'.repeat(100000))],
+      ['deep nesting inside messages', Buffer.from('{"messages":' + '['.repeat(50000) + ']'.repeat(50000) + '}')],
+      ['trailing garbage', Buffer.from('{"messages":[{"role":"user","content":"hi"}]} xyz')],
+      ['two JSON values', Buffer.from('{"messages":[{"role":"user","content":"hi"}]}{}')],
+    ];
+    for (const [name, b] of bad) {
+      const r = await raw(b);
+      assert.equal(r.status, 400, `${name}: ${r.status}`);
+      assertErrorBody(r.json, { type: 'invalid_request_error' }, name);
+    }
+    const t0 = performance.now();
+    const big = await postJSON(srv, CHAT, { messages: user('hello world '.repeat(250000)), max_tokens: 2 });
+    const dt = performance.now() - t0;
+    assert.equal(big.status, 400, big.text.slice(0, 200));
+    assertErrorBody(big.json, { code: 'context_length_exceeded' }, '3 MB prompt');
+    assert.ok(dt < 5000, `a 3 MB prompt took ${dt.toFixed(0)} ms to refuse`);
+    await assertHealthy(srv, 'bad bodies');
+  });
+
+  it('responses are valid UTF-8 byte for byte, streamed and not (multi-byte output)', async () => {
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    const prompts = ['你好，世界！请用中文回答。', 'Ünïcödé – ß ∑ 😀 文字', 'Hello, how are you?'];
+    for (const p of prompts) {
+      for (const stream of [false, true]) {
+        const body = { messages: user(p), max_tokens: 40, temperature: 1.2, seed: 5, stream };
+        const res = await rawRequest(srv.port, httpBytes('POST', CHAT, { port: srv.port, body }), { timeoutMs: 15000 });
+        assert.equal(res.responses.length, 1, `${p} stream=${stream}: no response`);
+        const resp = res.responses[0];
+        assert.equal(resp.status, 200);
+        let text;
+        try { text = strict.decode(resp.body); } catch { assert.fail(`${p} stream=${stream}: the response body is not valid UTF-8`); }
+        if (stream) {
+          for (const ev of parseSSE(text)) if (ev !== '[DONE]') JSON.parse(ev);
+        } else {
+          JSON.parse(text);
+        }
+      }
+    }
+  });
+
+  it('Expect: 100-continue gets 100 Continue, then the answer', async () => {
+    const body = JSON.stringify({ messages: user('hi'), max_tokens: 2 });
+    const sock = net.connect({ host: '127.0.0.1', port: srv.port });
+    sock.on('error', () => {});
+    try {
+      await new Promise((r) => sock.on('connect', r));
+      sock.write(`POST ${CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`);
+      const first = await readResponses(sock, { timeoutMs: 3000 });
+      assert.ok(first.responses.length, `no interim response (closed ${first.closed})`);
+      assert.equal(first.responses[0].status, 100);
+      sock.write(body);
+      const second = await readResponses(sock, { timeoutMs: 10000 });
+      assert.ok(second.responses.length, 'no final response');
+      assert.equal(second.responses[0].status, 200);
+    } finally {
+      sock.destroy();
+    }
+  });
+
+  it('a query string does not change the route', async () => {
+    assert.equal((await getJSON(srv, '/health?probe=1')).status, 200);
+    const m = await getJSON(srv, '/v1/models?limit=5');
+    assert.equal(m.status, 200);
+    assert.equal(m.json.object, 'list');
+  });
+
   it('404: unknown path, unknown model id', async () => {
     for (const p of ['/nope', '/v1/nope', '/v1/chat/completion', '/v2/models']) {
       const r = await getJSON(srv, p);
@@ -307,11 +406,13 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
         timers.push(setInterval(() => { if (i < head.length && !s.destroyed) s.write(head[i++]); }, 200));
       }
       await sleep(800);
+      // on a new connection (fetch could reuse a pooled one)
       const t0 = performance.now();
-      const r = await postJSON(srv, CHAT, { messages: user('Say something.'), max_tokens: 16, temperature: 0 });
+      const res = await rawRequest(srv.port, httpBytes('POST', CHAT, { port: srv.port, body: { messages: user('Say something.'), max_tokens: 16, temperature: 0 } }), { timeoutMs: 10000 });
       const dt = performance.now() - t0;
-      assert.equal(r.status, 200, r.text);
-      assert.ok(r.json.choices[0].message.content.length > 0);
+      assert.equal(res.responses.length, 1, `no answer next to slow clients (closed ${res.closed})`);
+      assert.equal(res.responses[0].status, 200);
+      assert.ok(bodyJSON(res.responses[0]).choices[0].message.content.length > 0);
       assert.ok(dt < 3000, `a chat request took ${dt.toFixed(0)} ms next to slow clients (their headers take ${slowTotalMs} ms)`);
       const h0 = performance.now();
       await assertHealthy(srv, 'slowloris');
@@ -320,6 +421,38 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
       timers.forEach(clearInterval);
       socks.forEach((s) => s.destroy());
     }
+  });
+
+  it('slowloris: 300 connections trickling header bytes do not lock other clients out', async () => {
+    const socks = [];
+    let timer;
+    try {
+      let settled = 0;
+      for (let k = 0; k < 300; k++) {
+        const s = net.connect({ host: '127.0.0.1', port: srv.port });
+        s.on('error', () => {});
+        s.once('connect', () => settled++);
+        s.once('close', () => settled++);
+        socks.push(s);
+      }
+      for (let w = 0; w < 100 && settled < 300; w++) await sleep(50);
+      let i = 0;
+      const head = `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'s'.repeat(200)}`;
+      timer = setInterval(() => { const ch = head[i++ % head.length]; for (const s of socks) if (!s.destroyed) s.write(ch); }, 200);
+      await sleep(1000);
+      // a new connection (fetch could reuse a pooled one)
+      const t0 = performance.now();
+      const r = await rawRequest(srv.port, httpBytes('GET', '/health', { port: srv.port }), { timeoutMs: 5000 });
+      const dt = performance.now() - t0;
+      const status = r.responses.length ? r.responses[0].status : r.timedOut ? 'no answer in 5 s' : 'connection closed';
+      assert.equal(status, 200, `GET /health next to 300 slow connections: ${status} after ${dt.toFixed(0)} ms`);
+      assert.ok(dt < 3000, `GET /health took ${dt.toFixed(0)} ms next to 300 slow connections`);
+    } finally {
+      clearInterval(timer);
+      socks.forEach((s) => s.destroy());
+    }
+    await sleep(300);
+    await assertHealthy(srv, 'after 300 slow connections');
   });
 
   it('a client disconnecting mid-stream frees its slot', async () => {
@@ -448,7 +581,34 @@ describe('queue limit (--parallel 1 --max-queue 1)', () => {
       ac.abort();
     }
     await waitSlotsIdle(srv, 5000);
+    const m = await metrics(srv);
+    assert.equal(metricValue(m, 'deepc_queue_depth'), 0, 'queue not empty after its clients left');
+    assert.ok(metricValue(m, 'deepc_requests_total', 'status="429"') >= 1, '429s not counted');
     await assertHealthy(srv, '429');
+  });
+
+  it('a client leaving while queued leaves the queue; the next request is served', async () => {
+    const ac = new AbortController();
+    const body = (n) => JSON.stringify({ messages: user(`Story ${n}`), max_tokens: 4000, temperature: 0, stream: true });
+    const first = fetch(srv.local + CHAT, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body(1), signal: ac.signal }).catch(() => null);
+    const r1 = await first;
+    assert.equal(r1 && r1.status, 200);
+    const reader = r1.body.getReader();
+    await reader.read();
+    const ac2 = new AbortController();
+    const queued = fetch(srv.local + CHAT, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body(2), signal: ac2.signal }).catch(() => null);
+    let depth = 0;
+    for (let i = 0; i < 40 && depth === 0; i++) { depth = metricValue(await metrics(srv), 'deepc_queue_depth'); if (!depth) await sleep(25); }
+    ac2.abort();
+    await queued;
+    ac.abort();
+    await waitSlotsIdle(srv, 5000);
+    const t0 = Date.now();
+    let d;
+    while (Date.now() - t0 < 3000 && (d = metricValue(await metrics(srv), 'deepc_queue_depth')) !== 0) await sleep(50);
+    assert.equal(d, 0, 'queue depth stays above 0 after the queued client left');
+    const r = await postJSON(srv, CHAT, { messages: user('hi'), max_tokens: 2 });
+    assert.equal(r.status, 200, r.text);
   });
 });
 
@@ -482,6 +642,9 @@ describe('API key', () => {
     }
     const m = await fetch(srv.local + '/metrics');
     assert.equal(m.status, 401, '/metrics open without the key');
+    assert.equal(m.headers.get('access-control-allow-origin'), '*', '401 without CORS: a browser page cannot read it');
+    const pre = await fetch(srv.local + CHAT, { method: 'OPTIONS', headers: { Origin: 'http://example.test', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' } });
+    assert.equal(pre.status, 204, 'a CORS preflight (no credentials by design) needs no key');
     const h = await getJSON(srv, '/health');
     assert.equal(h.status, 200, '/health needs a key');
     const ok = await postJSON(srv, CHAT, body, { headers: { Authorization: 'Bearer sk-secret-123' } });
@@ -521,6 +684,23 @@ describe('binding', () => {
     } finally {
       const x = await s.stop();
       assert.ok(x.code === 0 || x.signal === 'SIGTERM', `SIGTERM -> exit ${JSON.stringify(x)}`);
+    }
+  });
+
+  it('SIGINT during a stream: the stream ends, the server exits 0 within seconds', async () => {
+    const s = await startServer({ model: MODELS.plain });
+    try {
+      let signalled = false;
+      const p = streamPost(s.local + CHAT, { messages: user('A long story please.'), max_tokens: 4000, temperature: 0, stream: true }, {
+        timeoutMs: 15000,
+        stopAfter: (ev) => { if (ev.length === 3 && !signalled) { signalled = true; s.proc.kill('SIGINT'); } return false; },
+      });
+      const [res, x] = await Promise.all([p, Promise.race([s.exited, sleep(10000).then(() => 'timeout')])]);
+      assert.ok(signalled, `the stream never produced 3 events: ${res.status} ${res.error}`);
+      assert.notEqual(x, 'timeout', 'still running 10 s after SIGINT');
+      assert.equal(x.code, 0, `exit after SIGINT: ${JSON.stringify(x)}; stderr ${s.stderr()}`);
+    } finally {
+      await s.stop();
     }
   });
 

@@ -54,6 +54,19 @@ describe('batching is invisible (--parallel 16)', () => {
     const distinct = new Set(seq.map((s) => s.text));
     assert.ok(distinct.size > 1, 'all 16 prompts gave the same text: the prompts did not reach the model?');
   });
+
+  it('seeded sampling: 8 requests alone == the same 8 at once', async () => {
+    const url = srv.local + CHAT;
+    const body = (i) => chatBody(i, { max_tokens: 32, temperature: 0.9, seed: 1000 + i });
+    const seq = [];
+    for (let i = 0; i < 8; i++) seq.push(await streamPost(url, body(i), { timeoutMs: 30000 }));
+    const par = await withTimeout(Promise.all(Array.from({ length: 8 }, (_, i) => streamPost(url, body(i), { timeoutMs: 60000 }))), 90000, '8 seeded streams');
+    for (let i = 0; i < 8; i++) {
+      assertCleanStream(seq[i], `alone #${i}`);
+      assertCleanStream(par[i], `batched #${i}`);
+      assert.equal(par[i].text, seq[i].text, `seeded request #${i} differs when batched`);
+    }
+  });
 });
 
 describe('many clients (--parallel 8)', () => {

@@ -283,6 +283,17 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
     assert.ok(none.choices[0].logprobs === null || none.choices[0].logprobs === undefined, 'logprobs without asking');
   });
 
+  it('logprobs streamed: the chunks carry the same entries as the non-streamed answer', async () => {
+    const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy({ max_tokens: 12 }), logprobs: true, top_logprobs: 2 };
+    const whole = await oa.chat.completions.create(body);
+    const chunks = await collect(await oa.chat.completions.create({ ...body, stream: true }));
+    const streamed = [];
+    for (const c of chunks) for (const ch of c.choices) if (ch.logprobs && ch.logprobs.content) streamed.push(...ch.logprobs.content);
+    const key = (e) => JSON.stringify([e.token, e.bytes, e.top_logprobs.map((t) => t.token)]);
+    assert.deepEqual(streamed.map(key), whole.choices[0].logprobs.content.map(key));
+    for (const [i, e] of streamed.entries()) assert.ok(Math.abs(e.logprob - whole.choices[0].logprobs.content[i].logprob) < 1e-4);
+  });
+
   it('max_tokens and max_completion_tokens are honoured (finish_reason "length")', async () => {
     for (const field of ['max_tokens', 'max_completion_tokens']) {
       const r = await oa.chat.completions.create({ model: srv.id, messages: [{ role: 'user', content: PROMPT }], temperature: 0, [field]: 5 });
