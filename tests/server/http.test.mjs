@@ -518,7 +518,7 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
 
 describe('context length (-c 64)', () => {
   let srv;
-  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['-c', '64'] }); });
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['-c', '64', '-t', '1', '--kv-type', 'f32'] }); });
   after(async () => { if (srv) await srv.stop(); });
 
   it('a prompt longer than the context -> 400 context_length_exceeded', async () => {
@@ -609,6 +609,26 @@ describe('queue limit (--parallel 1 --max-queue 1)', () => {
     assert.equal(d, 0, 'queue depth stays above 0 after the queued client left');
     const r = await postJSON(srv, CHAT, { messages: user('hi'), max_tokens: 2 });
     assert.equal(r.status, 200, r.text);
+  });
+});
+
+describe('--max-body', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--max-body', '2000'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('a body over --max-body -> 413 request_too_large; under it -> 200', async () => {
+    const big = await postJSON(srv, CHAT, { messages: user('x'.repeat(3000)), max_tokens: 2 });
+    assert.equal(big.status, 413, big.text.slice(0, 200));
+    assertErrorBody(big.json, { code: 'request_too_large' }, '413 --max-body');
+    const small = await postJSON(srv, CHAT, { messages: user('x'.repeat(500)), max_tokens: 2 });
+    assert.equal(small.status, 200, small.text.slice(0, 200));
+    // chunked bodies have no Content-Length: the limit must hold while reading
+    const chunk = JSON.stringify({ messages: user('y'.repeat(3000)), max_tokens: 2 });
+    const res = await rawRequest(srv.port, `POST ${CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n0\r\n\r\n`, { timeoutMs: 5000 });
+    assertRejectedOrClosed(res, 'chunked body over --max-body');
+    if (res.responses.length) assert.equal(res.responses[0].status, 413);
+    await assertHealthy(srv, 'max-body');
   });
 });
 

@@ -92,6 +92,7 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
     const r = await oa.chat.completions.create({ model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy() });
     assert.match(r.id, /^chatcmpl-/);
     assert.equal(r.object, 'chat.completion');
+    assert.equal(typeof r.system_fingerprint, 'string');
     assert.ok(Number.isInteger(r.created) && r.created > 1.6e9, `created ${r.created}`);
     assert.equal(r.model, srv.id);
     assert.equal(r.choices.length, 1);
@@ -119,11 +120,12 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
       assert.equal(c.model, srv.id);
     }
     assert.equal(chunks[0].choices[0].delta.role, 'assistant', `first delta ${JSON.stringify(chunks[0].choices[0].delta)}`);
+    assert.equal(chunks[0].choices[0].delta.content, '', 'the first delta has no content: ""');
     const j = joinChat(chunks);
     assert.equal(j.finishes.length, 1, `finish_reasons: ${JSON.stringify(j.finishes)}`);
     const last = chunks[chunks.length - 1];
     assert.ok(last.choices[0].finish_reason, 'finish_reason not in the last chunk');
-    assert.ok(!last.choices[0].delta.content, 'the final chunk has content');
+    assert.deepEqual(last.choices[0].delta, {}, 'the final chunk\'s delta is not empty');
     assert.equal(j.finishes[0], whole.choices[0].finish_reason);
     assert.equal(j.text, whole.choices[0].message.content, 'streamed text != non-streamed text');
     assert.equal(j.usage, undefined, 'usage chunk without stream_options.include_usage');
@@ -220,6 +222,33 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
     const cached = b.usage.prompt_tokens_details.cached_tokens;
     assert.ok(cached > 100, `cached_tokens ${cached} on the second request (prompt ${b.usage.prompt_tokens})`);
     assert.ok(cached < b.usage.prompt_tokens, 'everything cached although the user turn differs');
+    const m = await (await fetch(srv.local + '/metrics')).text();
+    const val = (name) => Number((m.match(new RegExp(`^${name}(?:\\{[^}]*\\})?\\s+(\\S+)`, 'm')) || [])[1]);
+    assert.ok(val('deepc_prefix_cache_hits_total') >= 1, 'deepc_prefix_cache_hits_total not counted');
+    assert.ok(val('deepc_cached_prompt_tokens_total') >= cached, 'deepc_cached_prompt_tokens_total < cached_tokens');
+    // the same request again: everything but (at least) the last prompt token can come from the cache
+    const c = await ask('Which mountain is the highest?');
+    assert.ok(c.usage.prompt_tokens_details.cached_tokens >= b.usage.prompt_tokens - 1 - 8, `repeat: cached ${c.usage.prompt_tokens_details.cached_tokens} of ${c.usage.prompt_tokens}`);
+    assert.equal(c.choices[0].message.content, b.choices[0].message.content, 'a cached prefix changed the greedy answer');
+  });
+
+  it('sampling knobs: top_k 1, a tiny top_p and min_p 1 are greedy at temperature 1.5; penalties change a repetitive text', async () => {
+    const base = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], max_tokens: 30 };
+    const text = async (extra) => (await oa.chat.completions.create({ ...base, ...extra })).choices[0].message.content;
+    const g = await text({ temperature: 0 });
+    for (const knob of [{ top_k: 1 }, { top_p: 1e-6 }, { min_p: 1 }]) {
+      assert.equal(await text({ temperature: 1.5, seed: 3, ...knob }), g, `${JSON.stringify(knob)} at temperature 1.5 is not greedy`);
+    }
+    const free = await Promise.all([3, 4].map((seed) => text({ temperature: 1.5, seed, top_k: 0, top_p: 1, min_p: 0 })));
+    assert.ok(free.some((t) => t !== g), 'temperature 1.5 without truncation gave the greedy text twice');
+    // the greedy text of this prompt repeats itself; penalties must change it
+    const ids = await oa.completions.create({ model: srv.id, prompt: 'x', max_tokens: 1 }); // warm
+    void ids;
+    if (/(.{1,4})\1{3}/su.test(g)) {
+      for (const pen of [{ frequency_penalty: 2 }, { presence_penalty: 2 }, { repeat_penalty: 1.5 }]) {
+        assert.notEqual(await text({ temperature: 0, ...pen }), g, `${JSON.stringify(pen)} left a repetitive greedy text unchanged`);
+      }
+    }
   });
 
   it('seed: the same seed reproduces a sampled text, other seeds differ', async () => {
