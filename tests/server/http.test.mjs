@@ -85,6 +85,12 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
     ['response_format json_schema', { messages: user('hi'), response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, /response_format/],
     ['reasoning_budget a string', { messages: user('hi'), reasoning_budget: 'lots' }, /reasoning_budget/],
     ['chat_template_kwargs an array', { messages: user('hi'), chat_template_kwargs: [1] }, /chat_template_kwargs/],
+    ['top_logprobs with logprobs false', { messages: user('hi'), logprobs: false, top_logprobs: 2 }, /top_logprobs/],
+    ['stop array with a number', { messages: user('hi'), stop: ['a', 5] }, /stop/],
+    ['tool without a function name', { messages: user('hi'), tools: [{ type: 'function', function: { description: 'x' } }] }, /tools/],
+    ['user content null', { messages: [{ role: 'user', content: null }] }, /messages|content/],
+    ['assistant content null without tool_calls', { messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: null }, { role: 'user', content: 'b' }] }, /messages|content/],
+    ['text part without text', { messages: [{ role: 'user', content: [{ type: 'text' }] }] }, /messages|content/],
   ];
 
   for (const [name, body, param] of bad400) {
@@ -102,6 +108,8 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
     ['prompt a number', { prompt: 5 }, /prompt/],
     ['prompt an array of two strings', { prompt: ['a', 'b'] }, /prompt/],
     ['prompt: token id out of the vocabulary', { prompt: [1, 2, 99999999] }, /prompt/],
+    ['prompt: negative token id', { prompt: [1, -2, 3] }, /prompt/],
+    ['prompt: fractional token id', { prompt: [1, 2.5] }, /prompt/],
     ['echo true', { prompt: 'hi', echo: true }, /echo/],
     ['logprobs 6', { prompt: 'hi', logprobs: 6 }, /logprobs/],
     ['n = 3', { prompt: 'hi', n: 3 }, /^n$/],
@@ -134,6 +142,15 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
       // OpenAI's schema marks these nullable; SDKs and frameworks send null for "default"
       ['JSON nulls', { messages: user('hi'), temperature: null, top_p: null, stop: null, seed: null, n: null, tools: null, tool_choice: null, logprobs: null, top_logprobs: null, stream: null, stream_options: null, response_format: null, presence_penalty: null, frequency_penalty: null, user: null }],
       ['system + assistant history', { messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 'c' }] }],
+      ['boundary values', { messages: user('hi'), temperature: 2, top_p: 1, top_k: 0, min_p: 0, presence_penalty: -2, frequency_penalty: 2, repeat_penalty: 0.5, top_logprobs: 20, logprobs: true }],
+      ['integer temperature', { messages: user('hi'), temperature: 1 }],
+      ['seed -1 and a large seed', { messages: user('hi'), seed: -1 }],
+      ['large seed', { messages: user('hi'), seed: 2 ** 40 }],
+      ['tool_choice none', { messages: user('hi'), tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: 'none' }],
+      ['reasoning_budget -1 and 0', { messages: user('hi'), reasoning_budget: -1 }],
+      ['reasoning_budget 0', { messages: user('hi'), reasoning_budget: 0 }],
+      ['stream_options without stream', { messages: user('hi'), stream_options: { include_usage: true } }],
+      ['empty user content', { messages: user('') }],
     ];
     const fails = [];
     for (const [name, body] of cases) {
