@@ -26,7 +26,7 @@ export const MODELS = {
 };
 
 export function modelPath(file) {
-  return path.join(FIXTURES, 'models', file);
+  return path.isAbsolute(file) ? file : path.join(FIXTURES, 'models', file);
 }
 
 // The id the server reports for a model file started without --alias.

@@ -3,7 +3,8 @@
 // malformed HTTP, keep-alive, pipelining, slow clients, disconnects, metrics.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync, openSync, closeSync, constants as fsc } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -703,7 +704,7 @@ describe('API key', () => {
   });
 });
 
-describe('binding', () => {
+describe('startup, binding and shutdown', () => {
   it('a non-loopback --host without a key refuses to start (non-zero exit, one-line message)', async () => {
     const r = await runDeepc(['serve', modelPath(MODELS.plain), '--host', '0.0.0.0', '--port', '0'], { timeoutMs: 20000 });
     assert.notEqual(r.code, 0, `exit ${r.code}; stderr: ${r.stderr}`);
@@ -745,6 +746,32 @@ describe('binding', () => {
     const s = await startServer({ model: MODELS.plain });
     const x = await s.stop();
     assert.equal(x.code, 0, `exit ${JSON.stringify(x)}; stderr ${s.stderr()}`);
+  });
+
+  it('while the model loads: /health 503 {"status":"loading"}, every other endpoint 503; a failed load exits non-zero', async () => {
+    // a FIFO as the model file: the loader's open() blocks until a writer comes
+    const dir = mkdtempSync(path.join(tmpdir(), 'deepc-fifo-'));
+    const fifo = path.join(dir, 'model.gguf');
+    execFileSync('mkfifo', [fifo]);
+    const s = await startServer({ model: fifo, waitHealthy: false });
+    try {
+      const h = await getJSON(s, '/health');
+      assert.equal(h.status, 503, `/health while loading: ${h.status} ${h.text}`);
+      assert.deepEqual(h.json, { status: 'loading' });
+      for (const [method, p, body] of [['GET', '/v1/models'], ['POST', CHAT, { messages: user('hi') }], ['POST', COMPL, { prompt: 'hi' }], ['GET', '/metrics']]) {
+        const r = method === 'GET' ? await getJSON(s, p) : await postJSON(s, p, body);
+        assert.equal(r.status, 503, `${method} ${p} while loading: ${r.status} ${r.text.slice(0, 200)}`);
+        if (p !== '/metrics') assertErrorBody(r.json, {}, `${method} ${p} 503`);
+      }
+      const fd = openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
+      closeSync(fd); // EOF: not a model
+      const x = await Promise.race([s.exited, sleep(15000).then(() => 'timeout')]);
+      assert.notEqual(x, 'timeout', 'still running 15 s after its model failed to load');
+      assert.notEqual(x.code, 0, `a failed load exited ${JSON.stringify(x)}`);
+    } finally {
+      await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a model file that does not exist: non-zero exit', async () => {
