@@ -106,6 +106,9 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
       'reasoning_content present for a model without thinking');
     assertUsage(r.usage, 'chat');
     assert.ok(r.usage.completion_tokens <= 40);
+    assert.ok(Math.abs(r.created - Date.now() / 1000) < 120, `created ${r.created} is not now`);
+    const again = await oa.chat.completions.create({ model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy({ max_tokens: 2 }) });
+    assert.notEqual(again.id, r.id, 'two requests share an id');
   });
 
   it('chat, streamed: role first, one finish_reason, text == non-streamed greedy text', async () => {
@@ -167,6 +170,14 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
     }
     assert.deepEqual(fins, [r.choices[0].finish_reason]);
     assert.equal(text, r.choices[0].text);
+  });
+
+  it('completions: streamed with include_usage', async () => {
+    const chunks = await collect(await oa.completions.create({ model: srv.id, prompt: 'The quick brown fox', ...greedy({ max_tokens: 6 }), stream: true, stream_options: { include_usage: true } }));
+    const last = chunks[chunks.length - 1];
+    assert.deepEqual(last.choices, []);
+    assertUsage(last.usage, 'completions stream usage');
+    assert.equal(last.usage.completion_tokens, 6);
   });
 
   it('completions: a prompt of token ids and an array holding one string', async () => {
@@ -260,6 +271,10 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
     assert.equal(a, b, 'same seed, different texts');
     const others = [await run(1), await run(2), await run(3)];
     assert.ok(others.some((o) => o !== a), `seeds 1,2,3 all gave the text of seed 1234: ${JSON.stringify(a)}`);
+    // a seeded run is a prefix of a longer run with the same seed (token ids via completions)
+    const short = await oa.completions.create({ model: srv.id, prompt: 'Once upon a time', temperature: 0.8, seed: 77, max_tokens: 8, logprobs: 0 });
+    const long = await oa.completions.create({ model: srv.id, prompt: 'Once upon a time', temperature: 0.8, seed: 77, max_tokens: 16, logprobs: 0 });
+    assert.deepEqual(long.choices[0].logprobs.tokens.slice(0, short.usage.completion_tokens), short.choices[0].logprobs.tokens, 'seeded run is not a prefix of the longer one');
   });
 
   for (const len of [4, 14]) {
@@ -280,6 +295,22 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
       assert.deepEqual(j.finishes, ['stop']);
     });
   }
+
+  it('stop: a stop string whose start ends the text but never completes leaves the text whole', async () => {
+    const base = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy({ max_tokens: 32 }) };
+    const whole = await oa.chat.completions.create(base);
+    const full = whole.choices[0].message.content;
+    assert.equal(whole.choices[0].finish_reason, 'length');
+    for (const n of [1, 3, 6]) {
+      const stop = full.slice(-n) + '\u0001';
+      const r = await oa.chat.completions.create({ ...base, stop });
+      assert.equal(r.choices[0].message.content, full, `held-back text lost (stop ${JSON.stringify(stop)})`);
+      assert.equal(r.choices[0].finish_reason, 'length');
+      const j = joinChat(await collect(await oa.chat.completions.create({ ...base, stop, stream: true })));
+      assert.equal(j.text, full, `streamed: held-back text lost (stop ${JSON.stringify(stop)})`);
+      assert.deepEqual(j.finishes, ['length']);
+    }
+  });
 
   it('logprobs with top_logprobs: shape, values <= 0, greedy token is the top one', async () => {
     const k = 3;
