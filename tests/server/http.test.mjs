@@ -650,6 +650,31 @@ describe('queue: a client leaving while queued (--parallel 1 --max-queue 1 -c 16
   });
 });
 
+describe('--timeout 1 (-c 16384 -t 1: a 16000-token answer takes far longer)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--timeout', '1', '-c', '16384', '-t', '1', '--parallel', '1'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('a request running past --timeout finishes with "length", streamed or not', async () => {
+    const body = { messages: user('A very long story.'), max_tokens: 16000, temperature: 0 };
+    let t0 = performance.now();
+    const r = await postJSON(srv, CHAT, body);
+    let dt = performance.now() - t0;
+    assert.equal(r.status, 200, r.text.slice(0, 200));
+    assert.equal(r.json.choices[0].finish_reason, 'length');
+    assert.ok(r.json.usage.completion_tokens < 16000, `all ${r.json.usage.completion_tokens} tokens although --timeout 1`);
+    assert.ok(dt < 4000, `took ${dt.toFixed(0)} ms with --timeout 1`);
+    t0 = performance.now();
+    const s = await streamPost(srv.local + CHAT, { ...body, stream: true }, { timeoutMs: 15000 });
+    dt = performance.now() - t0;
+    assert.equal(s.status, 200);
+    assert.deepEqual(s.finishReasons, ['length']);
+    assert.ok(s.done, 'no [DONE]');
+    assert.ok(dt < 4000, `the stream took ${dt.toFixed(0)} ms with --timeout 1`);
+    await waitSlotsIdle(srv, 5000);
+  });
+});
+
 describe('--max-body', () => {
   let srv;
   before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--max-body', '2000'] }); });

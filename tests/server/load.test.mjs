@@ -69,6 +69,40 @@ describe('batching is invisible (--parallel 16)', () => {
   });
 });
 
+describe('the prefix cache does not change answers', () => {
+  let warm;
+  before(async () => { warm = await startServer({ model: MODELS.plain, args: ['--parallel', '2'] }); });
+  after(async () => { if (warm) await warm.stop(); });
+
+  it('greedy answers after related prompts (shared prefixes of several shapes) == answers of a fresh server', async () => {
+    const sys = 'You are a patient tutor. Explain things step by step, with small examples, and check understanding. '.repeat(4);
+    const conv = (...turns) => [{ role: 'system', content: sys }, ...turns.map((t, i) => ({ role: i % 2 ? 'assistant' : 'user', content: t }))];
+    const requests = [
+      conv('What is a prime number?'),
+      conv('What is a prime number?', 'A number with two divisors.', 'Give me three examples.'),
+      conv('What is a prime number'), // a prefix of the first, cut before its last character
+      conv('What is a prime numbers?'),
+      conv('What is a prime number?', 'A number with two divisors.', 'Give me four examples.'),
+      conv('What is a prime number?'), // exactly the first again
+    ];
+    const ask = (srv, messages) => streamPost(srv.local + CHAT, { messages, max_tokens: 24, temperature: 0, stream: true, stream_options: { include_usage: true } }, { timeoutMs: 30000 });
+    const diffs = [];
+    let cachedSeen = 0;
+    for (const [i, m] of requests.entries()) {
+      const w = await ask(warm, m); // every earlier request went to this server too
+      assertCleanStream(w, `warm #${i}`);
+      cachedSeen += w.usage.prompt_tokens_details.cached_tokens;
+      const fresh = await startServer({ model: MODELS.plain, args: ['--parallel', '2'] });
+      let f;
+      try { f = await ask(fresh, m); } finally { await fresh.stop(); }
+      assertCleanStream(f, `fresh #${i}`);
+      if (w.text !== f.text) diffs.push(`#${i}: warm ${JSON.stringify(w.text)} vs fresh ${JSON.stringify(f.text)} (cached ${w.usage.prompt_tokens_details.cached_tokens})`);
+    }
+    assert.ok(cachedSeen > 0, 'the warm server never reused a prefix: this test tells nothing');
+    assert.deepEqual(diffs, []);
+  });
+});
+
 describe('many clients (--parallel 8)', () => {
   let srv;
   before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '8'] }); });
