@@ -69,6 +69,50 @@ describe('batching is invisible (--parallel 16)', () => {
   });
 });
 
+describe('batching is invisible with mixed parameters (R1 model, reasoning on, --parallel 12)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.r1, args: ['--parallel', '12'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('12 requests with different sampling, penalties, stops, budgets and logprobs: alone == at once', async () => {
+    const url = srv.local + CHAT;
+    const think = { chat_template_kwargs: { enable_thinking: true } };
+    const variants = [
+      { temperature: 0 },
+      { temperature: 0, reasoning_budget: 3 },
+      { temperature: 0, reasoning_budget: 0 },
+      { temperature: 0.9, seed: 11 },
+      { temperature: 1.3, seed: 12, top_k: 5 },
+      { temperature: 0.7, seed: 13, top_p: 0.5, min_p: 0.05 },
+      { temperature: 0, frequency_penalty: 1.5 },
+      { temperature: 0, presence_penalty: 1.0, reasoning_budget: 6 },
+      { temperature: 0, repeat_penalty: 1.3 },
+      { temperature: 0, logprobs: true, top_logprobs: 3 },
+      { temperature: 0, stop: ['e', 'a'], reasoning_budget: 2 },
+      { temperature: 0.8, seed: 14, chat_template_kwargs: { enable_thinking: false } },
+    ];
+    const body = (i) => ({ ...think, messages: [{ role: 'user', content: prompt(i) }], max_tokens: 40, stream: true, ...variants[i] });
+    const sig = (s) => JSON.stringify({
+      r: s.reasoning, t: s.text, f: s.finishReasons,
+      lp: s.events.flatMap((e) => (e.json && e.json.choices && e.json.choices[0] && e.json.choices[0].logprobs && e.json.choices[0].logprobs.content) || []).map((x) => x.token),
+    });
+    const alone = [];
+    for (let i = 0; i < variants.length; i++) {
+      const s = await streamPost(url, body(i), { timeoutMs: 30000 });
+      assertCleanStream(s, `alone #${i}`);
+      alone.push(s);
+    }
+    assert.ok(alone.some((s) => s.reasoning.length > 0), 'no reasoning anywhere: enable_thinking did not open the think block');
+    const together = await withTimeout(Promise.all(variants.map((_, i) => streamPost(url, body(i), { timeoutMs: 60000 }))), 90000, 'mixed batch');
+    const diffs = [];
+    together.forEach((s, i) => {
+      assertCleanStream(s, `together #${i}`);
+      if (sig(s) !== sig(alone[i])) diffs.push(`#${i} ${JSON.stringify(variants[i])}:\n  alone    ${sig(alone[i]).slice(0, 300)}\n  together ${sig(s).slice(0, 300)}`);
+    });
+    assert.deepEqual(diffs, [], diffs.join('\n'));
+  });
+});
+
 describe('the prefix cache does not change answers', () => {
   let warm;
   before(async () => { warm = await startServer({ model: MODELS.plain, args: ['--parallel', '2'] }); });
