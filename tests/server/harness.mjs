@@ -152,14 +152,6 @@ async function waitHealthy_(srv, timeoutMs) {
   throw new Error(`/health not 200 within ${timeoutMs} ms (last: ${last})`);
 }
 
-/** Start a server for a describe() block: returns a getter; stops it in after(). */
-export function serverFixture(before, after, opts) {
-  const box = {};
-  before(async () => { box.srv = await startServer(opts); });
-  after(async () => { if (box.srv) await box.srv.stop(); });
-  return () => box.srv;
-}
-
 /** Run deepc with the given argv, no server readiness expected; resolves {code, signal, stderr, stdout}. */
 export function runDeepc(argv, { timeoutMs = 20000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -215,12 +207,12 @@ export function parseResponses(buf, closed = false) {
         const size = parseInt(buf.subarray(p, le).toString('latin1').split(';')[0].trim(), 16);
         if (Number.isNaN(size)) throw new Error('bad chunk size in response');
         if (size === 0) {
-          // trailers until an empty line
+          // optional trailer lines, then an empty line
           const te = buf.indexOf('\r\n\r\n', le);
-          if (te === le) { p = le + 4; done = true; break; }
-          if (buf.length >= le + 4 && buf.subarray(le, le + 4).toString() === '\r\n\r\n') { p = le + 4; done = true; break; }
           if (te < 0) break;
-          p = te + 4; done = true; break;
+          p = te + 4;
+          done = true;
+          break;
         }
         if (buf.length < le + 2 + size + 2) break;
         parts.push(buf.subarray(le + 2, le + 2 + size));

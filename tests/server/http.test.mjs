@@ -819,6 +819,17 @@ describe('startup, binding and shutdown', () => {
     }
   });
 
+  it('bad option values: non-zero exit with a one-line message, no listening line', async () => {
+    for (const args of [['--parallel', '0'], ['--port', '70000'], ['--port', 'abc'], ['--kv-type', 'q4'], ['--max-queue', '0'],
+      ['--timeout', '0'], ['--api-key-file', '/nonexistent/key'], ['-c', '-5'], ['--max-body', 'lots']]) {
+      const r = await runDeepc(['serve', modelPath(MODELS.plain), '--port', '0', ...args], { timeoutMs: 20000 });
+      assert.notEqual(r.code, 0, `${args.join(' ')}: exit 0`);
+      assert.ok(!/listening/.test(r.stderr), `${args.join(' ')}: started`);
+      assert.ok(r.stderr.trim().length > 0, `${args.join(' ')}: no message`);
+      assert.match(r.stderr.split('\n')[0], /^deepc serve: /, `${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+
   it('a model file that does not exist: non-zero exit', async () => {
     const r = await runDeepc(['serve', '/nonexistent/model.gguf', '--port', '0'], { timeoutMs: 20000 });
     assert.notEqual(r.code, 0);
