@@ -202,6 +202,40 @@ describe('many clients (--parallel 8)', () => {
   });
 });
 
+describe('overload (--parallel 4 --max-queue 16)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '4', '--max-queue', '16'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('100 concurrent requests: each is answered 200 or 429 (with its error body), nothing else', async () => {
+    const one = async (i) => {
+      try {
+        const r = await fetch(srv.local + CHAT, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ messages: [{ role: 'user', content: prompt(i) }], max_tokens: 200, temperature: 0 }),
+          signal: AbortSignal.timeout(60000),
+        });
+        return { status: r.status, text: await r.text() };
+      } catch (e) {
+        return { status: `error ${e.name}: ${e.message}` };
+      }
+    };
+    const rs = await withTimeout(Promise.all(Array.from({ length: 100 }, (_, i) => one(i))), 90000, '100 requests');
+    const count = {};
+    for (const r of rs) count[r.status] = (count[r.status] || 0) + 1;
+    const odd = rs.filter((r) => r.status !== 200 && r.status !== 429);
+    assert.deepEqual(odd.map((r) => r.status), [], `statuses ${JSON.stringify(count)}`);
+    assert.ok(count[200] >= 20, `only ${count[200]} answered (4 slots + 16 queued should be): ${JSON.stringify(count)}`);
+    for (const r of rs.filter((x) => x.status === 429)) {
+      const j = JSON.parse(r.text);
+      assert.equal(j.error.code, 'rate_limit_exceeded');
+    }
+    for (const r of rs.filter((x) => x.status === 200)) assert.equal(JSON.parse(r.text).object, 'chat.completion');
+    await waitSlotsIdle(srv, 5000);
+    await assertHealthy(srv, 'after overload');
+  });
+});
+
 describe('a long prompt does not stall running streams (-c 4096)', () => {
   let srv;
   before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '5', '-c', '4096'] }); });
