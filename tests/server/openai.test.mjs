@@ -134,6 +134,19 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
     assert.equal(j.usage, undefined, 'usage chunk without stream_options.include_usage');
   });
 
+  it('the client\'s stream helper (chat.completions.stream) assembles the same message', async () => {
+    const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy({ max_tokens: 24 }) };
+    const whole = await oa.chat.completions.create(body);
+    const stream = oa.chat.completions.stream({ ...body, stream_options: { include_usage: true } });
+    let deltas = '';
+    stream.on('content.delta', ({ delta }) => { deltas += delta; });
+    const final = await stream.finalChatCompletion();
+    assert.equal(final.choices[0].message.content, whole.choices[0].message.content);
+    assert.equal(deltas, whole.choices[0].message.content);
+    assert.equal(final.choices[0].finish_reason, whole.choices[0].finish_reason);
+    assert.deepEqual(final.usage && final.usage.completion_tokens, whole.usage.completion_tokens);
+  });
+
   it('chat, streamed with include_usage: a final chunk with choices [] and usage', async () => {
     const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy({ max_tokens: 12 }) };
     const chunks = await collect(await oa.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }));
