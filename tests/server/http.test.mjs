@@ -193,6 +193,24 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
     await assertHealthy(srv, 'bad bodies');
   });
 
+  it('JSON strings holding \\u0000 are refused or kept whole, never cut at the NUL', async () => {
+    const fails = [];
+    // content: "a\u0000b" must not become "a"
+    const a = await postJSON(srv, CHAT, { messages: user('a'), max_tokens: 1, temperature: 0 });
+    const anb = await postJSON(srv, CHAT, { messages: user('a\u0000b'), max_tokens: 1, temperature: 0 });
+    if (anb.status === 200 && anb.json.usage.prompt_tokens === a.json.usage.prompt_tokens) {
+      fails.push(`content "a\\u0000b" was read as "a" (${anb.json.usage.prompt_tokens} prompt tokens, same as "a")`);
+    } else if (anb.status !== 200 && anb.status !== 400) fails.push(`content with NUL: ${anb.status}`);
+    // a model id with a NUL and more is not the served id
+    const m = await postJSON(srv, CHAT, { model: `${srv.id}\u0000junk`, messages: user('hi'), max_tokens: 1 });
+    if (m.status === 200) fails.push(`model "${srv.id}\\u0000junk" was served as "${srv.id}"`);
+    // "user\u0000" is not a role
+    const r = await postJSON(srv, CHAT, { messages: [{ role: 'user\u0000x', content: 'hi' }], max_tokens: 1 });
+    if (r.status !== 400) fails.push(`role "user\\u0000x" answered ${r.status}`);
+    await assertHealthy(srv, 'NUL in strings');
+    assert.deepEqual(fails, []);
+  });
+
   it('responses are valid UTF-8 byte for byte, streamed and not (multi-byte output)', async () => {
     const strict = new TextDecoder('utf-8', { fatal: true });
     const prompts = ['你好，世界！请用中文回答。', 'Ünïcödé – ß ∑ 😀 文字', 'Hello, how are you?'];
