@@ -756,7 +756,7 @@ describe('API key', () => {
 
   it('--api-key-file', async () => {
     const f = path.join(dir, 'key');
-    writeFileSync(f, 'sk-from-file-9');
+    writeFileSync(f, 'sk-from-file-9\n'); // as `echo KEY > file` writes it
     const s = await startServer({ model: MODELS.plain, args: ['--api-key-file', f] });
     try {
       assert.equal((await getJSON(s, '/v1/models')).status, 401);
@@ -839,7 +839,7 @@ describe('startup, binding and shutdown', () => {
 
   it('bad option values: non-zero exit with a one-line message, no listening line', async () => {
     for (const args of [['--parallel', '0'], ['--port', '70000'], ['--port', 'abc'], ['--kv-type', 'q4'], ['--max-queue', '0'],
-      ['--timeout', '0'], ['--api-key-file', '/nonexistent/key'], ['-c', '-5'], ['--max-body', 'lots']]) {
+      ['--timeout', '0'], ['--api-key-file', '/nonexistent/key'], ['-c', '-5'], ['--max-body', 'lots'], ['--api-key', '']]) {
       const r = await runDeepc(['serve', modelPath(MODELS.plain), '--port', '0', ...args], { timeoutMs: 20000 });
       assert.notEqual(r.code, 0, `${args.join(' ')}: exit 0`);
       assert.ok(!/listening/.test(r.stderr), `${args.join(' ')}: started`);
