@@ -788,18 +788,24 @@ describe('startup, binding and shutdown', () => {
     }
   });
 
-  it('SIGINT during a stream: the stream ends, the server exits 0 within seconds', async () => {
-    const s = await startServer({ model: MODELS.plain });
+  it('SIGINT during a stream: the stream gets data: {"error"} then [DONE]; the server exits 0 within seconds', async () => {
+    // -c 16384 -t 1 and 16000 tokens: the stream is still running when the signal comes
+    const s = await startServer({ model: MODELS.plain, args: ['-c', '16384', '-t', '1'] });
     try {
       let signalled = false;
-      const p = streamPost(s.local + CHAT, { messages: user('A long story please.'), max_tokens: 4000, temperature: 0, stream: true }, {
-        timeoutMs: 15000,
-        stopAfter: (ev) => { if (ev.length === 3 && !signalled) { signalled = true; s.proc.kill('SIGINT'); } return false; },
+      const p = streamPost(s.local + CHAT, { messages: user('A long story please.'), max_tokens: 16000, temperature: 0, stream: true }, {
+        timeoutMs: 20000,
+        stopAfter: (ev) => { if (ev.length === 20 && !signalled) { signalled = true; s.proc.kill('SIGINT'); } return false; },
       });
-      const [res, x] = await Promise.all([p, Promise.race([s.exited, sleep(10000).then(() => 'timeout')])]);
-      assert.ok(signalled, `the stream never produced 3 events: ${res.status} ${res.error}`);
-      assert.notEqual(x, 'timeout', 'still running 10 s after SIGINT');
+      const [res, x] = await Promise.all([p, Promise.race([s.exited, sleep(15000).then(() => 'timeout')])]);
+      assert.ok(signalled, `the stream never produced 20 events: ${res.status} ${res.error}`);
+      assert.notEqual(x, 'timeout', 'still running 15 s after SIGINT');
       assert.equal(x.code, 0, `exit after SIGINT: ${JSON.stringify(x)}; stderr ${s.stderr()}`);
+      assert.deepEqual(res.finishReasons, [], `the cut stream claims to have finished: ${res.finishReasons}`);
+      assert.ok(res.streamError, `no error event in the cut stream (last: ${res.events.slice(-2).map((e) => e.data).join(' | ')})`);
+      assertErrorBody({ error: res.streamError }, {}, 'stream error event');
+      assert.ok(res.done, 'no [DONE] after the error event');
+      assert.equal(res.events[res.events.length - 1].data, '[DONE]');
     } finally {
       await s.stop();
     }
