@@ -488,7 +488,7 @@ describe('reasoning (DeepSeek-R1-Distill template: the prompt opens <think>)', (
   });
 });
 
-describe('Qwen3 template: chat_template_kwargs', () => {
+describe('Qwen3 template: chat_template_kwargs, tool calls', () => {
   let srv, oa;
   before(async () => { srv = await startServer({ model: MODELS.qwen3 }); oa = client(srv); });
   after(async () => { if (srv) await srv.stop(); });
@@ -509,6 +509,28 @@ describe('Qwen3 template: chat_template_kwargs', () => {
     await expectAPIError(oa.chat.completions.create({
       model: srv.id, messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: 'nope',
     }), 400, 'chat_template_kwargs not an object', { param: 'chat_template_kwargs' });
+  });
+  it('the OpenAI tool-call round trip (assistant content null + tool_calls, then a tool message) renders', async () => {
+    // the contract allows content null on an assistant message with tool_calls; the
+    // official client sends exactly this when it replays a tool call
+    const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } };
+    for (const content of ['', null]) {
+      let r;
+      try {
+        r = await oa.chat.completions.create({
+          model: srv.id, max_tokens: 4, temperature: 0, tools,
+          messages: [
+            { role: 'user', content: 'Weather in Paris?' },
+            { role: 'assistant', content, tool_calls: [call] },
+            { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+          ],
+        });
+      } catch (e) {
+        assert.fail(`assistant content ${JSON.stringify(content)} with tool_calls: ${e.status} ${e.message}`);
+      }
+      assert.equal(r.choices.length, 1);
+    }
   });
 });
 
