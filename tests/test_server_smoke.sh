@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_server.sh DEEPC - end-to-end checks of `deepc serve` (docs/server-api.md)
+# test_server_smoke.sh DEEPC - end-to-end checks of `deepc serve` (docs/server-api.md)
 # on a tiny fixture model: startup line, auth, every endpoint, streamed and
 # non-streamed generation (the stream's deltas must equal the non-streamed
 # message), error classes and statuses, keep-alive after a stream,
