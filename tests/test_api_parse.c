@@ -32,7 +32,7 @@ int main(void) {
                &r, &e) == 0);
     CHECKF(r.messages_json && !strcmp(r.messages_json, "[{\"role\":\"system\",\"content\":\"d\"},{\"role\":\"user\",\"content\":\"a\\nb\"},"
                                                        "{\"role\":\"assistant\",\"content\":\"c\",\"reasoning_content\":\"r\"},"
-                                                       "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[]}]"),
+                                                       "{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[]}]"),
            "%s", r.messages_json);
     CHECK(r.kwargs_json && !strcmp(r.kwargs_json, "{\"enable_thinking\":false}"));
     CHECK(!r.tools_json && !r.model && !r.stream && r.max_tokens == 5 && r.reasoning_budget == -1);
@@ -54,6 +54,13 @@ int main(void) {
     /* the body as a whole */
     refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} x", true, "");
     refused("[]", true, "");
+    /* U+0000 would cut a cJSON string short: refused; an escaped backslash before "u0000" is no NUL */
+    refused("{\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]}", true, "");
+    CHECK(chat("{\"messages\":[{\"role\":\"user\",\"content\":\"a\\\\u0000b\"}]}", &r, &e) == 0);
+    CHECKF(r.messages_json && strstr(r.messages_json, "a\\\\u0000b"), "%s", r.messages_json);
+    /* thinking is on unless the client says otherwise (llama.cpp's default) */
+    CHECKF(r.kwargs_json && !strcmp(r.kwargs_json, "{\"enable_thinking\":true}"), "%s", r.kwargs_json);
+    api_request_free(&r);
     CHECK(chat("{\"messages\":[{\"role\":\"user\",\"content\":\"\xc3\x28\"}]}", &r, &e) == -1 && e.status == 400);
     /* each field */
     refused("{}", true, "messages");

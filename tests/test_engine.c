@@ -224,11 +224,21 @@ static void check_cancel_queue_errors(deepc_model *m, prompt *p) {
     deepc_engine_get_stats(e, &st);
     CHECK(st.active_slots == 0);
     /* queue of 1: the second waiting request is refused */
-    submit(e, p, &a, &rq);
+    CHECK(submit(e, p, &a, &rq) == id + 1);
     bool full = false;
     deepc_request rq2 = rq;
     rq2.prompt = p->ids, rq2.n_prompt = p->n, rq2.on_event = collect, rq2.user = &b;
     CHECK(deepc_engine_submit(e, &rq2, &full, err) == 0 && full && strstr(err, "queue"));
+    /* a queued request that is cancelled gives its place back at once, and
+     * gets its DONE at the next step */
+    deepc_engine_stats qs;
+    deepc_engine_get_stats(e, &qs);
+    CHECK(qs.queued == 1);
+    deepc_engine_cancel(e, id + 1);
+    deepc_engine_get_stats(e, &qs);
+    CHECK(qs.queued == 0 && !a.done);
+    deepc_engine_step(e, err);
+    CHECK(a.done && a.finish == DEEPC_FINISH_CANCELLED);
     /* invalid requests */
     rq2.n_prompt = 0;
     CHECK(deepc_engine_submit(e, &rq2, &full, err) == 0 && !full && strstr(err, "empty"));

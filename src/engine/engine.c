@@ -91,6 +91,7 @@ struct deepc_engine {
     pthread_cond_t wake;
     request *incoming;
     int32_t n_incoming;
+    request *cancelled;       /* left the queue before a slot: DONE at the next step */
     uint64_t next_id;
     bool stop;
     deepc_engine_stats stats;
@@ -169,6 +170,7 @@ void deepc_engine_free(deepc_engine *e) {
     if (!e) return;
     for (request *r = e->active, *n; r; r = n) n = r->next, request_free(r);
     for (request *r = e->incoming, *n; r; r = n) n = r->next, request_free(r);
+    for (request *r = e->cancelled, *n; r; r = n) n = r->next, request_free(r);
     for (int32_t i = 0; e->slots && i < e->n_slots; i++) free(e->slots[i].tokens);
     free(e->slots);
     free(e->b_tok);
@@ -241,8 +243,16 @@ uint64_t deepc_engine_submit(deepc_engine *e, const deepc_request *in, bool *que
 
 void deepc_engine_cancel(deepc_engine *e, uint64_t id) {
     pthread_mutex_lock(&e->mu);
-    for (request *r = e->incoming; r; r = r->next)
-        if (r->id == id) r->cancelled = 1;
+    /* a queued request gives its queue place back at once */
+    for (request **p = &e->incoming; *p; p = &(*p)->next)
+        if ((*p)->id == id) {
+            request *r = *p;
+            *p = r->next;
+            e->n_incoming--;
+            e->stats.queued = e->n_incoming;
+            r->next = e->cancelled, e->cancelled = r;
+            break;
+        }
     for (request *r = e->active; r; r = r->next)
         if (r->id == id) r->cancelled = 1;
     pthread_cond_signal(&e->wake);
@@ -352,20 +362,12 @@ static bool admit(deepc_engine *e, request *r) {
     return true;
 }
 
-/* Ends the cancelled queued requests, then moves queued requests into free
- * slots, in order of arrival. */
+/* Ends the requests cancelled while queued, then moves queued requests into
+ * free slots, in order of arrival. */
 static void take_incoming(deepc_engine *e) {
     pthread_mutex_lock(&e->mu);
-    request *gone = NULL;
-    for (request **p = &e->incoming; *p;) {
-        request *r = *p;
-        if (r->cancelled) {
-            *p = r->next, e->n_incoming--;
-            r->next = gone, gone = r;
-        } else {
-            p = &r->next;
-        }
-    }
+    request *gone = e->cancelled;
+    e->cancelled = NULL;
     pthread_mutex_unlock(&e->mu);
     for (request *r = gone, *n; r; r = n) n = r->next, r->next = NULL, finish(e, r, DEEPC_FINISH_CANCELLED, NULL);
     for (;;) {
@@ -535,7 +537,7 @@ void deepc_engine_run(deepc_engine *e) {
     char err[DEEPC_ERR_LEN];
     for (;;) {
         pthread_mutex_lock(&e->mu);
-        while (!e->stop && !e->active && !e->incoming) pthread_cond_wait(&e->wake, &e->mu);
+        while (!e->stop && !e->active && !e->incoming && !e->cancelled) pthread_cond_wait(&e->wake, &e->mu);
         const bool stop = e->stop;
         pthread_mutex_unlock(&e->mu);
         if (stop) break;
@@ -547,5 +549,6 @@ void deepc_engine_run(deepc_engine *e) {
     e->incoming = NULL;
     e->n_incoming = 0;
     pthread_mutex_unlock(&e->mu);
+    take_incoming(e); /* the ones cancelled while queued */
     for (request *r = q, *n; r; r = n) n = r->next, r->next = NULL, finish(e, r, DEEPC_FINISH_CANCELLED, NULL);
 }

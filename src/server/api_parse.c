@@ -184,9 +184,25 @@ static int parse_common(const cJSON *body, api_request *r, api_error *e) {
 }
 
 /* Parses and checks the body's JSON: one object, valid UTF-8. */
+/* Whether a string of the JSON text escapes U+0000 (backslashes occur only
+ * inside strings; each escape is skipped whole). cJSON's strings end at a
+ * NUL, so such a string would be read cut short: it is refused instead. */
+static bool escapes_nul(const char *s, size_t n) {
+    for (size_t i = 0; i + 1 < n; i++)
+        if (s[i] == '\\') {
+            if (s[i + 1] == 'u' && n - i >= 6 && !memcmp(s + i + 2, "0000", 4)) return true;
+            i++;
+        }
+    return false;
+}
+
 static cJSON *parse_body(const char *body, size_t len, api_error *e) {
     if (api_utf8_invalid_at(body, len) < len) {
         api_fail(e, 400, INVALID, NULL, NULL, "the body is not valid UTF-8");
+        return NULL;
+    }
+    if (escapes_nul(body, len)) {
+        api_fail(e, 400, INVALID, NULL, NULL, "strings in the request body must not contain U+0000");
         return NULL;
     }
     const char *end = NULL;
@@ -292,8 +308,8 @@ static int parse_message(const cJSON *m, int idx, cJSON *out, api_error *e) {
         if (!text) return -1;
         cJSON_AddItemToObject(n, "content", cJSON_CreateString(text));
         free(text);
-    } else {
-        cJSON_AddNullToObject(n, "content");
+    } else { /* an assistant turn of only tool calls: "" as llama.cpp passes it (templates test `in content`) */
+        cJSON_AddStringToObject(n, "content", "");
     }
     const cJSON *reasoning = field(m, "reasoning_content");
     if (!reasoning) reasoning = field(m, "reasoning");
@@ -373,11 +389,16 @@ int api_parse_chat(const char *body, size_t len, api_request *r, api_error *e) {
         if (i > 0 && !r->logprobs) rc = api_fail(e, 400, INVALID, NULL, "top_logprobs", "'top_logprobs' needs 'logprobs': true");
         r->top_logprobs = (int32_t)i;
     }
-    const cJSON *v;
-    if (rc == 0 && (v = field(root, "chat_template_kwargs"))) {
-        if (!cJSON_IsObject(v))
-            rc = api_fail(e, 400, INVALID, NULL, "chat_template_kwargs", "'chat_template_kwargs' must be an object");
-        else rc = print_json(v, &r->kwargs_json, e);
+    const cJSON *v = field(root, "chat_template_kwargs");
+    if (rc == 0 && v && !cJSON_IsObject(v))
+        rc = api_fail(e, 400, INVALID, NULL, "chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    if (rc == 0) {
+        /* thinking is on unless the client turns it off, as llama.cpp's server
+         * does (templates such as R1-Distill's close <think> without it) */
+        cJSON *kwargs = v ? cJSON_Duplicate(v, true) : cJSON_CreateObject();
+        if (kwargs && !cJSON_HasObjectItem(kwargs, "enable_thinking")) cJSON_AddTrueToObject(kwargs, "enable_thinking");
+        rc = kwargs ? print_json(kwargs, &r->kwargs_json, e) : out_of_memory(e);
+        cJSON_Delete(kwargs);
     }
     if (rc == 0 && (k = get_int(root, "reasoning_budget", -1, INT32_MAX, &i, e)) < 0) rc = -1;
     if (rc == 0 && k) r->reasoning_budget = i;

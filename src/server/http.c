@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +35,12 @@
 #include "metrics.h"
 #include "webui.h"
 
-#define CONNECTION_LIMIT 256
+#define CONNECTION_LIMIT 1000 /* a thread each; slow clients must not lock others out */
 #define IDLE_TIMEOUT_S 30
+/* A new connection must start its request within this many silent seconds:
+ * libmicrohttpd reads a request line holding a NUL byte as an empty line
+ * and would otherwise wait out IDLE_TIMEOUT_S on such garbage. */
+#define FIRST_REQUEST_TIMEOUT_S 3
 #define CONNECTION_MEMORY (64 * 1024) /* headers + URI + buffers of one connection */
 
 enum route_id { R_WEBUI, R_HEALTH, R_MODELS, R_MODEL, R_CHAT, R_COMPLETIONS, R_METRICS };
@@ -208,6 +213,34 @@ static enum MHD_Result too_large(const srv_state *s, struct MHD_Connection *c) {
     return http_respond(c, 413, r);
 }
 
+typedef struct {
+    const char *first;
+    bool conflict;
+} length_headers;
+
+static enum MHD_Result note_length(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    length_headers *h = cls;
+    if (strcasecmp(key, "Content-Length")) return MHD_YES;
+    if (!h->first) h->first = value;
+    else if (strcmp(h->first, value)) h->conflict = true;
+    return MHD_YES;
+}
+
+/* Two Content-Length headers that disagree: the body's end is ambiguous
+ * (request smuggling), so the request is refused and the connection closed. */
+static enum MHD_Result conflicting_lengths(struct MHD_Connection *c, bool *refused) {
+    length_headers h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, note_length, &h);
+    *refused = h.conflict;
+    if (!h.conflict) return MHD_YES;
+    api_error e;
+    api_fail(&e, 400, "invalid_request_error", NULL, NULL, "conflicting Content-Length headers");
+    struct MHD_Response *r = error_response(&e);
+    if (r) MHD_add_response_header(r, "Connection", "close");
+    return http_respond(c, 400, r);
+}
+
 static bool is_get(const char *method) {
     return !strcmp(method, "GET") || !strcmp(method, "HEAD");
 }
@@ -272,10 +305,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     srv_state *s = cls;
     http_req *q = *con_cls;
     if (!q) { /* the headers */
+        http_hold_timeout(c, false);
         if (!(q = calloc(1, sizeof *q))) return MHD_NO;
         *con_cls = q;
         q->route = find_route(url);
         q->verdict = judge(s, c, method, q->route);
+        bool refused;
+        const enum MHD_Result rc = conflicting_lengths(c, &refused);
+        if (refused) return rc;
         return announced_too_large(s, c) ? too_large(s, c) : MHD_YES;
     }
     if (*upload_size) { /* a piece of the body */
@@ -307,6 +344,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return q->too_large ? too_large(s, c) : carry_out(s, c, url, method, q);
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+    (void)cls, (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)FIRST_REQUEST_TIMEOUT_S);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
     (void)cls, (void)c, (void)toe;
     http_req *q = *con_cls;
@@ -320,7 +364,8 @@ struct MHD_Daemon *http_start(srv_state *s, int listen_fd) {
                             on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
                             (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+                            on_connection, s, MHD_OPTION_END);
 }
 
 void http_stop(struct MHD_Daemon *d) {

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,6 +242,12 @@ static void *engine_main(void *arg) {
 
 /* Serves until SIGINT/SIGTERM (0) or a failed load (1). */
 static int serve(srv_state *s, const options *o, int listen_fd) {
+    /* a descriptor per connection: allow as many as the hard limit lets */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max < 4096 ? nofile.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     struct MHD_Daemon *d = http_start(s, listen_fd);
     if (!d) {
         close(listen_fd);
