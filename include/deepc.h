@@ -304,7 +304,7 @@ typedef struct {
     int32_t n_ctx;        /* positions per slot (0: min(training context, 4096)) */
     int32_t n_batch;      /* most tokens per step (0: 512) */
     int32_t n_threads;    /* 0: all cores */
-    int32_t max_queue;    /* requests waiting for a slot before submit refuses (0: 64) */
+    int32_t max_queue;    /* requests that may wait beyond the free slots before submit refuses (0: 64) */
     deepc_kv_type kv_type;
 } deepc_engine_params;
 

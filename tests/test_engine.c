@@ -212,7 +212,7 @@ static void check_cancel_queue_errors(deepc_model *m, prompt *p) {
     CHECKF(e, "%s", err);
     if (!e) return;
     deepc_request rq = greedy(m, -1);
-    result a, b;
+    result a, b = {0};
     const uint64_t id = submit(e, p, &a, &rq);
     deepc_engine_step(e, err);
     deepc_engine_step(e, err);
@@ -223,8 +223,10 @@ static void check_cancel_queue_errors(deepc_model *m, prompt *p) {
     deepc_engine_stats st;
     deepc_engine_get_stats(e, &st);
     CHECK(st.active_slots == 0);
-    /* queue of 1: the second waiting request is refused */
+    /* queue of 1 beyond the free slot: a third waiting request is refused */
+    result c;
     CHECK(submit(e, p, &a, &rq) == id + 1);
+    CHECK(submit(e, p, &c, &rq) == id + 2);
     bool full = false;
     deepc_request rq2 = rq;
     rq2.prompt = p->ids, rq2.n_prompt = p->n, rq2.on_event = collect, rq2.user = &b;
@@ -233,12 +235,14 @@ static void check_cancel_queue_errors(deepc_model *m, prompt *p) {
      * gets its DONE at the next step */
     deepc_engine_stats qs;
     deepc_engine_get_stats(e, &qs);
-    CHECK(qs.queued == 1);
-    deepc_engine_cancel(e, id + 1);
+    CHECK(qs.queued == 2);
+    deepc_engine_cancel(e, id + 2);
     deepc_engine_get_stats(e, &qs);
-    CHECK(qs.queued == 0 && !a.done);
+    CHECK(qs.queued == 1 && !c.done);
+    CHECK(deepc_engine_submit(e, &rq2, &full, err) != 0); /* the place is free again */
+    deepc_engine_cancel(e, id + 3);
     deepc_engine_step(e, err);
-    CHECK(a.done && a.finish == DEEPC_FINISH_CANCELLED);
+    CHECK(c.done && c.finish == DEEPC_FINISH_CANCELLED && b.done && b.finish == DEEPC_FINISH_CANCELLED);
     /* invalid requests */
     rq2.n_prompt = 0;
     CHECK(deepc_engine_submit(e, &rq2, &full, err) == 0 && !full && strstr(err, "empty"));
@@ -248,8 +252,7 @@ static void check_cancel_queue_errors(deepc_model *m, prompt *p) {
     static int32_t longp[200];
     rq2.prompt = longp, rq2.n_prompt = 200;
     CHECK(deepc_engine_submit(e, &rq2, &full, err) == 0 && strstr(err, "context"));
-    rq.max_tokens = 4;
-    deepc_engine_free(e); /* with a queued request: freed without events */
+    deepc_engine_free(e); /* with a request running: freed without further events */
 }
 
 static void check_reasoning_logprobs(void) {

@@ -224,7 +224,9 @@ uint64_t deepc_engine_submit(deepc_engine *e, const deepc_request *in, bool *que
     r->t_submit = now_seconds();
     pthread_mutex_lock(&e->mu);
     uint64_t id = 0;
-    if (e->n_incoming >= e->max_queue) {
+    /* max_queue requests may wait beyond the free slots (a burst on an idle
+     * engine waits here until the engine thread admits it) */
+    if (e->n_incoming >= e->max_queue + (e->n_slots - e->stats.active_slots)) {
         if (queue_full) *queue_full = true;
         dc_err(err, "the queue is full (%d requests waiting)", e->n_incoming);
     } else {
@@ -302,6 +304,7 @@ static void finish(deepc_engine *e, request *r, deepc_finish_reason why, const c
     request **p = &e->active;
     while (*p && *p != r) p = &(*p)->next;
     if (*p) *p = r->next;
+    if (r->slot >= 0) e->stats.active_slots--;
     e->stats.requests_done++;
     e->stats.generated_tokens += (uint64_t)r->n_generated;
     pthread_mutex_unlock(&e->mu);
@@ -386,6 +389,7 @@ static void take_incoming(deepc_engine *e) {
             request **tail = &e->active;
             while (*tail) tail = &(*tail)->next;
             *tail = r;
+            e->stats.active_slots++;
         }
         e->stats.queued = e->n_incoming;
         pthread_mutex_unlock(&e->mu);
