@@ -428,6 +428,17 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
     assert.deepEqual(z, { status: 'ok' }, 'third response is not /health');
   });
 
+  it('pipelining after a streamed request: the stream, then the next answer', async () => {
+    const a = httpBytes('POST', CHAT, { port: srv.port, body: { messages: user('hello'), max_tokens: 12, temperature: 0, stream: true } });
+    const b = httpBytes('GET', '/health', { port: srv.port });
+    const res = await rawRequest(srv.port, Buffer.concat([a, b]), { responses: 2, timeoutMs: 15000 });
+    assert.equal(res.responses.length, 2, `got ${res.responses.length} responses (closed ${res.closed})`);
+    assert.match(res.responses[0].headers['content-type'] || '', /text\/event-stream/);
+    const events = parseSSE(res.responses[0].body.toString('utf8'));
+    assert.equal(events[events.length - 1], '[DONE]');
+    assert.deepEqual(bodyJSON(res.responses[1]), { status: 'ok' });
+  });
+
   it('slowloris: clients sending one header byte per 200 ms do not hold up a chat request', async () => {
     const head = `POST ${CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Slow: ${'s'.repeat(40)}\r\n`;
     const slowTotalMs = head.length * 200; // ~20 s
