@@ -763,6 +763,9 @@ describe('API key', () => {
     assert.equal(ok.status, 200, ok.text);
     const lm = await getJSON(srv, '/v1/models', { headers: { Authorization: 'Bearer sk-secret-123' } });
     assert.equal(lm.status, 200);
+    const mk = await metrics(srv, { headers: { Authorization: 'Bearer sk-secret-123' } });
+    assert.equal(mk.status, 200);
+    assert.ok(metricValue(mk, 'deepc_requests_total', 'status="401"') >= 7, '401s not counted');
   });
 
   it('--api-key-file', async () => {
