@@ -637,6 +637,31 @@ describe('queue limit (--parallel 1 --max-queue 1)', () => {
   });
 });
 
+describe('queue capacity is slots + --max-queue (--parallel 4 --max-queue 1)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '4', '--max-queue', '1'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('a burst of 5 requests on an idle server is accepted whole (4 run, 1 waits), 5 rounds', async () => {
+    const req = httpBytes('POST', CHAT, { port: srv.port, body: { messages: user('hi'), max_tokens: 200, temperature: 0 } });
+    const rounds = [];
+    for (let round = 0; round < 5; round++) {
+      await waitSlotsIdle(srv, 5000);
+      // connect first, then write all five requests at once
+      const socks = await Promise.all(Array.from({ length: 5 }, () => new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: srv.port }, () => resolve(s));
+        s.on('error', reject);
+      })));
+      const statuses = socks.map((s) => readResponses(s, { timeoutMs: 20000 }).then((r) => (r.responses[0] ? r.responses[0].status : 'none')));
+      for (const s of socks) s.write(req);
+      const st = await Promise.all(statuses);
+      socks.forEach((s) => s.destroy());
+      rounds.push(st.sort().join(','));
+    }
+    assert.ok(rounds.every((r) => r === '200,200,200,200,200'), `5 requests on 4 idle slots + 1 queue place: ${rounds.join(' | ')}`);
+  });
+});
+
 describe('queue: a client leaving while queued (--parallel 1 --max-queue 1 -c 16384 -t 1)', () => {
   let srv;
   // a 16000-token answer with one thread keeps the one slot busy for many seconds
