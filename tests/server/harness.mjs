@@ -346,10 +346,10 @@ export function parseSSE(text) {
 /**
  * POST `body` to `url` with fetch and read the event stream as it arrives.
  * Each event: {t (ms, performance.now()), data (string), json (parsed or null)}.
- * Options: stopAfter(events) -> true to abort early; signal; timeoutMs.
+ * Options: stopAfter(events) -> true to abort early; onEvent(event, res) as each arrives; timeoutMs.
  * Returns {status, headers, events, done (saw [DONE]), aborted, text, reasoning, finishReasons, error}.
  */
-export async function streamPost(url, body, { headers = {}, stopAfter, timeoutMs = 60000 } = {}) {
+export async function streamPost(url, body, { headers = {}, stopAfter, onEvent, timeoutMs = 60000 } = {}) {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new Error('timeout')), timeoutMs);
   const res = { events: [], done: false, aborted: false, text: '', reasoning: '', finishReasons: [], error: null };
@@ -383,6 +383,7 @@ export async function streamPost(url, body, { headers = {}, stopAfter, timeoutMs
             absorb(res, ev.json);
           }
           res.events.push(ev);
+          if (onEvent) onEvent(ev, res);
           if (stopAfter && stopAfter(res.events, res)) {
             res.aborted = true;
             ac.abort();

@@ -428,6 +428,17 @@ describe('errors, transport and metrics (one server, --parallel 2)', () => {
     assert.deepEqual(z, { status: 'ok' }, 'third response is not /health');
   });
 
+  it('pipelining after a streamed request: the stream, then the next answer', async () => {
+    const a = httpBytes('POST', CHAT, { port: srv.port, body: { messages: user('hello'), max_tokens: 12, temperature: 0, stream: true } });
+    const b = httpBytes('GET', '/health', { port: srv.port });
+    const res = await rawRequest(srv.port, Buffer.concat([a, b]), { responses: 2, timeoutMs: 15000 });
+    assert.equal(res.responses.length, 2, `got ${res.responses.length} responses (closed ${res.closed})`);
+    assert.match(res.responses[0].headers['content-type'] || '', /text\/event-stream/);
+    const events = parseSSE(res.responses[0].body.toString('utf8'));
+    assert.equal(events[events.length - 1], '[DONE]');
+    assert.deepEqual(bodyJSON(res.responses[1]), { status: 'ok' });
+  });
+
   it('slowloris: clients sending one header byte per 200 ms do not hold up a chat request', async () => {
     const head = `POST ${CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Slow: ${'s'.repeat(40)}\r\n`;
     const slowTotalMs = head.length * 200; // ~20 s
@@ -626,6 +637,31 @@ describe('queue limit (--parallel 1 --max-queue 1)', () => {
   });
 });
 
+describe('queue capacity is slots + --max-queue (--parallel 4 --max-queue 1)', () => {
+  let srv;
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--parallel', '4', '--max-queue', '1'] }); });
+  after(async () => { if (srv) await srv.stop(); });
+
+  it('a burst of 5 requests on an idle server is accepted whole (4 run, 1 waits), 5 rounds', async () => {
+    const req = httpBytes('POST', CHAT, { port: srv.port, body: { messages: user('hi'), max_tokens: 200, temperature: 0 } });
+    const rounds = [];
+    for (let round = 0; round < 5; round++) {
+      await waitSlotsIdle(srv, 5000);
+      // connect first, then write all five requests at once
+      const socks = await Promise.all(Array.from({ length: 5 }, () => new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: srv.port }, () => resolve(s));
+        s.on('error', reject);
+      })));
+      const statuses = socks.map((s) => readResponses(s, { timeoutMs: 20000 }).then((r) => (r.responses[0] ? r.responses[0].status : 'none')));
+      for (const s of socks) s.write(req);
+      const st = await Promise.all(statuses);
+      socks.forEach((s) => s.destroy());
+      rounds.push(st.sort().join(','));
+    }
+    assert.ok(rounds.every((r) => r === '200,200,200,200,200'), `5 requests on 4 idle slots + 1 queue place: ${rounds.join(' | ')}`);
+  });
+});
+
 describe('queue: a client leaving while queued (--parallel 1 --max-queue 1 -c 16384 -t 1)', () => {
   let srv;
   // a 16000-token answer with one thread keeps the one slot busy for many seconds
@@ -752,6 +788,9 @@ describe('API key', () => {
     assert.equal(ok.status, 200, ok.text);
     const lm = await getJSON(srv, '/v1/models', { headers: { Authorization: 'Bearer sk-secret-123' } });
     assert.equal(lm.status, 200);
+    const mk = await metrics(srv, { headers: { Authorization: 'Bearer sk-secret-123' } });
+    assert.equal(mk.status, 200);
+    assert.ok(metricValue(mk, 'deepc_requests_total', 'status="401"') >= 7, '401s not counted');
   });
 
   it('--api-key-file', async () => {

@@ -535,19 +535,23 @@ describe('Qwen3 template: chat_template_kwargs, tool calls', () => {
 });
 
 describe('API key and --alias', () => {
+  // an alias shaped like a Hugging Face id with a tag: '/', ':' and a space
+  const ALIAS = 'org-x/tiny model:q8';
   let srv;
-  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--api-key', 'sk-test-key', '--alias', 'tiny-alias'] }); });
+  before(async () => { srv = await startServer({ model: MODELS.plain, args: ['--api-key', 'sk-test-key', '--alias', ALIAS] }); });
   after(async () => { if (srv) await srv.stop(); });
 
   it('wrong key -> AuthenticationError (401); right key works; the alias is the model id', async () => {
     const bad = client(srv, 'sk-wrong');
     await expectAPIError(bad.models.list(), 401, 'models.list wrong key', { code: 'invalid_api_key' });
-    await expectAPIError(bad.chat.completions.create({ model: 'tiny-alias', messages: [{ role: 'user', content: 'hi' }] }), 401, 'chat wrong key');
+    await expectAPIError(bad.chat.completions.create({ model: ALIAS, messages: [{ role: 'user', content: 'hi' }] }), 401, 'chat wrong key');
     const good = client(srv, 'sk-test-key');
     const ids = (await good.models.list()).data.map((m) => m.id);
-    assert.deepEqual(ids, ['tiny-alias']);
-    const r = await good.chat.completions.create({ model: 'tiny-alias', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
-    assert.equal(r.model, 'tiny-alias');
+    assert.deepEqual(ids, [ALIAS]);
+    const one = await good.models.retrieve(ALIAS); // the client percent-encodes the id
+    assert.equal(one.id, ALIAS);
+    const r = await good.chat.completions.create({ model: ALIAS, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    assert.equal(r.model, ALIAS);
     await expectAPIError(good.chat.completions.create({ model: modelId(MODELS.plain), messages: [{ role: 'user', content: 'hi' }] }), 404, 'file name when aliased');
   });
 });
