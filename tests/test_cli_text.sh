@@ -20,6 +20,10 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 v=$("$deepc" --version) || fail "--version exited $?"
 [[ "$v" =~ ^deepc\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version printed '$v'"
 
+# run -n 0: the prompt is read, nothing generated
+z=$("$deepc" run "$qwen3" --tokens 1,2,3 -n 0 --temp 0 --print-ids) || fail "run -n 0 exited $?"
+[ "$z" = "[]" ] || fail "run -n 0 printed '$z'"
+
 # run: text completion streams something and exits 0
 out=$("$deepc" run "$qwen3" -p "The quick brown fox" -n 12 --temp 0 2>"$tmp/err") || fail "run -p exited $?: $(cat "$tmp/err")"
 [ -n "$out" ] || fail "run -p printed nothing"

@@ -419,6 +419,7 @@ static float log_probs(deepc_engine *e, const float *logits, int32_t token, int3
 
 /* r's logits are ready: sample, emit, and queue the next tokens or finish. */
 static void advance(deepc_engine *e, request *r, const float *logits) {
+    if (r->max_tokens == 0) return finish(e, r, DEEPC_FINISH_LENGTH, NULL); /* the prompt only */
     const int32_t t = dc_sampler_sample(r->smp, logits);
     dc_sampler_accept(r->smp, t);
     r->n_generated++;
