@@ -473,6 +473,25 @@ describe('reasoning (DeepSeek-R1-Distill template: the prompt opens <think>)', (
     }
   });
 
+  it('reasoning_budget 0: no reasoning at all, the answer goes to content', async () => {
+    // deepc.h: the budget is the most reasoning tokens before </think> is forced
+    for (const stream of [false, true]) {
+      const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy({ max_tokens: 12 }), reasoning_budget: 0, ...THINK };
+      let reasoning, content;
+      if (stream) {
+        const j = joinChat(await collect(await oa.chat.completions.create({ ...body, stream: true })));
+        reasoning = j.reasoning;
+        content = j.text;
+      } else {
+        const m = (await oa.chat.completions.create(body)).choices[0].message;
+        reasoning = m.reasoning_content || '';
+        content = m.content;
+      }
+      assert.equal(reasoning, '', `stream=${stream}: reasoning with a budget of 0: ${JSON.stringify(reasoning)}`);
+      assert.ok(content.length > 0, `stream=${stream}: no content`);
+    }
+  });
+
   it('assistant history with reasoning_content / reasoning is accepted', async () => {
     for (const key of ['reasoning_content', 'reasoning']) {
       const r = await oa.chat.completions.create({
