@@ -492,6 +492,19 @@ describe('reasoning (DeepSeek-R1-Distill template: the prompt opens <think>)', (
     }
   });
 
+  it('max_tokens holds when the reasoning budget forces </think> (completion_tokens <= max_tokens)', async () => {
+    const over = [];
+    for (const max_tokens of [1, 2, 3, 6]) {
+      for (const reasoning_budget of [0, 1, 2]) {
+        const r = await oa.chat.completions.create({
+          model: srv.id, messages: [{ role: 'user', content: PROMPT }], temperature: 0, max_tokens, reasoning_budget, ...THINK,
+        });
+        if (r.usage.completion_tokens > max_tokens) over.push(`max_tokens ${max_tokens}, budget ${reasoning_budget}: ${r.usage.completion_tokens} tokens`);
+      }
+    }
+    assert.deepEqual(over, []);
+  });
+
   it('assistant history with reasoning_content / reasoning is accepted', async () => {
     for (const key of ['reasoning_content', 'reasoning']) {
       const r = await oa.chat.completions.create({
