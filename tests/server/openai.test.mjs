@@ -80,6 +80,23 @@ function middleWindow(text, len) {
   return null;
 }
 
+// Sampled answers (seeded, so the run is repeatable) whose content holds a think tag.
+async function thinkTagsInContent(oa, srv, extra, n = 40) {
+  const found = [];
+  for (let base = 0; base < n; base += 4) {
+    const rs = await Promise.all([0, 1, 2, 3].map((k) => oa.chat.completions.create({
+      model: srv.id, messages: [{ role: 'user', content: 'Hello there' }], temperature: 1.0, top_k: 0, top_p: 1, min_p: 0,
+      seed: base + k, max_tokens: 300, ...extra,
+    })));
+    rs.forEach((r, k) => {
+      const c = r.choices[0].message.content || '';
+      const i = c.search(/<\/?think>/);
+      if (i >= 0) found.push(`seed ${base + k}: ...${JSON.stringify(c.slice(Math.max(0, i - 20), i + 28))}`);
+    });
+  }
+  return found;
+}
+
 describe('chat and completions (Qwen2.5 template, no thinking)', () => {
   let srv, oa;
   before(async () => {
@@ -473,6 +490,43 @@ describe('reasoning (DeepSeek-R1-Distill template: the prompt opens <think>)', (
     }
   });
 
+  it('reasoning_budget 0: no reasoning at all, the answer goes to content', async () => {
+    // deepc.h: the budget is the most reasoning tokens before </think> is forced
+    for (const stream of [false, true]) {
+      const body = { model: srv.id, messages: [{ role: 'user', content: PROMPT }], ...greedy({ max_tokens: 12 }), reasoning_budget: 0, ...THINK };
+      let reasoning, content;
+      if (stream) {
+        const j = joinChat(await collect(await oa.chat.completions.create({ ...body, stream: true })));
+        reasoning = j.reasoning;
+        content = j.text;
+      } else {
+        const m = (await oa.chat.completions.create(body)).choices[0].message;
+        reasoning = m.reasoning_content || '';
+        content = m.content;
+      }
+      assert.equal(reasoning, '', `stream=${stream}: reasoning with a budget of 0: ${JSON.stringify(reasoning)}`);
+      assert.ok(content.length > 0, `stream=${stream}: no content`);
+    }
+  });
+
+  it('content never holds think tags, even when the model samples them after the reasoning', async () => {
+    const found = await thinkTagsInContent(oa, srv, { reasoning_budget: 3, ...THINK });
+    assert.deepEqual(found, [], `${found.length} of 40 sampled answers have <think>/</think> in content`);
+  });
+
+  it('max_tokens holds when the reasoning budget forces </think> (completion_tokens <= max_tokens)', async () => {
+    const over = [];
+    for (const max_tokens of [1, 2, 3, 6]) {
+      for (const reasoning_budget of [0, 1, 2]) {
+        const r = await oa.chat.completions.create({
+          model: srv.id, messages: [{ role: 'user', content: PROMPT }], temperature: 0, max_tokens, reasoning_budget, ...THINK,
+        });
+        if (r.usage.completion_tokens > max_tokens) over.push(`max_tokens ${max_tokens}, budget ${reasoning_budget}: ${r.usage.completion_tokens} tokens`);
+      }
+    }
+    assert.deepEqual(over, []);
+  });
+
   it('assistant history with reasoning_content / reasoning is accepted', async () => {
     for (const key of ['reasoning_content', 'reasoning']) {
       const r = await oa.chat.completions.create({
@@ -510,6 +564,11 @@ describe('Qwen3 template: chat_template_kwargs, tool calls', () => {
       model: srv.id, messages: [{ role: 'user', content: 'x' }], chat_template_kwargs: 'nope',
     }), 400, 'chat_template_kwargs not an object', { param: 'chat_template_kwargs' });
   });
+  it('content never holds think tags, even when the model samples them mid-answer', async () => {
+    const found = await thinkTagsInContent(oa, srv, {});
+    assert.deepEqual(found, [], `${found.length} of 40 sampled answers have <think>/</think> in content`);
+  });
+
   it('the OpenAI tool-call round trip (assistant content null + tool_calls, then a tool message) renders', async () => {
     // the contract allows content null on an assistant message with tool_calls; the
     // official client sends exactly this when it replays a tool call
