@@ -344,7 +344,8 @@ typedef struct {
 typedef struct {
     deepc_event_kind kind;
     uint64_t id;
-    int32_t token;                     /* TOKEN: the generated id (-1 when DONE) */
+    int32_t token;                     /* TOKEN: the generated id; -1 for text the engine wrote
+                                          itself (closing a spent reasoning budget) and for DONE */
     const char *content;               /* text for the answer */
     size_t content_len;
     const char *reasoning;             /* text inside <think> ... </think> */

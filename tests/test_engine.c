@@ -289,6 +289,17 @@ static void check_reasoning_logprobs(void) {
     CHECKF(budget.reasoning_len > 0 && budget.content_len > 0, "budget: reasoning %zu, content %zu",
            budget.reasoning_len, budget.content_len);
     CHECK(!memmem(budget.content, budget.content_len, "think>", 6));
+    /* budget 0: no thinking at all; the forced </think> counts against max_tokens */
+    result none, tight;
+    rq.reasoning_budget = 0;
+    submit(e, &p, &none, &rq);
+    run_all(e);
+    CHECKF(none.reasoning_len == 0 && none.content_len > 0, "budget 0: reasoning %zu, content %zu", none.reasoning_len,
+           none.content_len);
+    rq.max_tokens = 1;
+    submit(e, &p, &tight, &rq);
+    run_all(e);
+    CHECK(tight.done && tight.finish == DEEPC_FINISH_LENGTH && tight.n == 0 && tight.content_len == 0);
     free(text);
     free(p.ids);
     deepc_chat_template_free(tpl);

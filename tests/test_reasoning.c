@@ -89,7 +89,7 @@ static void test_cases(void) {
     expect(false, "\n\nSure! Here it is.\n", "", "\n\nSure! Here it is.\n");
     expect(false, "   ", "", "   ");
     expect(false, "", "", "");
-    expect(false, "Answer</think>tail", "", "Answer</think>tail");
+    expect(false, "Answer</think>tail", "", "Answertail");
     /* empty blocks */
     expect(false, "<think></think>Answer", "", "Answer");
     expect(false, "<think>\n\n</think>\n\nAnswer", "", "Answer");
@@ -97,18 +97,21 @@ static void test_cases(void) {
     expect(true, "</think>\n\nx", "", "x");
     /* tag-like text that is not a tag */
     expect(false, "Text <thinking> more", "", "Text <thinking> more");
-    expect(false, "<thinking>x</think>", "", "<thinking>x</think>");
+    expect(false, "<thinking>x</think>", "", "<thinking>x");
     expect(false, "ends with <thin", "", "ends with <thin");
     expect(false, "<thin", "", "<thin");
     expect(false, "<think", "", "<think");
-    expect(false, "<<think>x", "", "<<think>x");
+    expect(false, "<<think>x", "", "<x");
     expect(true, "a <thinking> b</think>c", "a <thinking> b", "c");
     expect(true, "reasoning </th", "reasoning </th", "");
     expect(true, "a</thinker>b", "a</thinker>b", "");
-    /* only the first </think> closes; later tags are content */
-    expect(false, "<think>a</think>b</think>c", "a", "b</think>c");
-    expect(false, "<think>a</think>\n<think>b</think>c", "a", "<think>b</think>c");
-    expect(true, "a</think></think>", "a", "</think>");
+    /* only the first </think> closes; later tags are dropped, never content */
+    expect(false, "<think>a</think>b</think>c", "a", "bc");
+    expect(false, "<think>a</think>\n<think>b</think>c", "a", "bc");
+    expect(true, "a</think></think>", "a", "");
+    expect(true, "a</think>x <think> y </thin z", "a", "x  y </thin z");
+    expect(false, "</think>\n\nx", "", "x");
+    expect(false, "x<<think>>y", "", "x<>y");
 }
 
 /* Longer than the internal buffers: runs pass through unchanged. */

@@ -8,9 +8,14 @@
  *               may_open, a `<think>` is swallowed
  *   AFTER_CLOSE whitespace after `</think>` is dropped; anything else ->
  *               CONTENT
- *   CONTENT     everything is content (fast path: whole rest of a piece)
+ *   CONTENT     everything is content but the tags (fast path: the text up
+ *               to the next '<' of a piece)
  *
- * A '<' in PRELUDE / REASONING starts a held tag prefix (r->tag); each next
+ * Tags are never content: a `<think>` or `</think>` met in PRELUDE (a
+ * closing one), AFTER_CLOSE or CONTENT - a model repeating its tags after it
+ * stopped thinking - is dropped, the text around it stays content.
+ *
+ * A '<' starts a held tag prefix (r->tag); each next
  * byte either extends it towards a tag the state accepts, completes it (the
  * tag is consumed, never emitted), or shows it is not a tag: the held bytes
  * are then released as ordinary text of the state and the byte is handled
@@ -75,9 +80,7 @@ static void hold_ws(dc_reasoning *r, char c) {
 
 /* ---- tags ---- */
 
-static bool accepts_open(const dc_reasoning *r) {
-    return r->state == ST_PRELUDE || (r->state == ST_REASONING && r->may_open);
-}
+static bool accepts_open(const dc_reasoning *r) { return r->state != ST_REASONING || r->may_open; }
 
 static tag_match match_one(const dc_reasoning *r, const char *tag, tag_match full) {
     size_t n = strlen(tag);
@@ -88,17 +91,17 @@ static tag_match match_one(const dc_reasoning *r, const char *tag, tag_match ful
 /* Classifies the held bytes against the tags the current state accepts. */
 static tag_match match_held(const dc_reasoning *r) {
     tag_match open = accepts_open(r) ? match_one(r, TAG_OPEN, MATCH_OPEN) : MATCH_NONE;
-    tag_match close = r->state == ST_REASONING ? match_one(r, TAG_CLOSE, MATCH_CLOSE) : MATCH_NONE;
+    tag_match close = match_one(r, TAG_CLOSE, MATCH_CLOSE);
     return open != MATCH_NONE ? open : close;
 }
 
 /* The held bytes were not a tag: they are ordinary text of the state. */
 static void release_tag(dc_reasoning *r) {
-    if (r->state == ST_PRELUDE) {
+    if (r->state == ST_REASONING) {
+        reasoning_text(r, r->tag, r->tag_len);
+    } else {
         r->state = ST_CONTENT;
         put(r, DC_TEXT_CONTENT, r->tag, r->tag_len);
-    } else {
-        reasoning_text(r, r->tag, r->tag_len);
     }
     r->tag_len = 0;
 }
@@ -119,11 +122,14 @@ static void on_byte(dc_reasoning *r, char c);
 /* c extends, completes or breaks the held tag prefix (tag_len > 0 or c == '<'). */
 static void tag_byte(dc_reasoning *r, char c) {
     r->tag[r->tag_len++] = c;
-    switch (match_held(r)) {
-    case MATCH_PARTIAL: return;
-    case MATCH_OPEN: r->tag_len = 0; open_reasoning(r); return;
-    case MATCH_CLOSE: r->tag_len = 0; close_reasoning(r); return;
-    case MATCH_NONE: break;
+    const tag_match m = match_held(r);
+    if (m == MATCH_PARTIAL) return;
+    if (m != MATCH_NONE) {
+        r->tag_len = 0;
+        if (m == MATCH_OPEN && r->state != ST_CONTENT && r->state != ST_AFTER_CLOSE) open_reasoning(r);
+        else if (m == MATCH_CLOSE && (r->state == ST_REASONING || r->state == ST_PRELUDE)) close_reasoning(r);
+        /* otherwise a stray tag in the answer: dropped */
+        return;
     }
     r->tag_len--;
     release_tag(r);
@@ -139,8 +145,7 @@ static void reasoning_byte(dc_reasoning *r, char c) {
 }
 
 static void on_byte(dc_reasoning *r, char c) {
-    bool tags = r->state == ST_PRELUDE || r->state == ST_REASONING;
-    if (tags && (r->tag_len > 0 || c == '<')) {
+    if (r->tag_len > 0 || c == '<') {
         tag_byte(r, c);
         return;
     }
@@ -176,8 +181,16 @@ void dc_reasoning_init(dc_reasoning *r, bool starts_in_reasoning, dc_reasoning_e
 
 void dc_reasoning_feed(dc_reasoning *r, const char *piece, size_t len) {
     size_t i = 0;
-    while (i < len && r->state != ST_CONTENT) on_byte(r, piece[i++]);
-    if (i < len) put(r, DC_TEXT_CONTENT, piece + i, len - i);
+    while (i < len) {
+        if (r->state == ST_CONTENT && r->tag_len == 0) { /* fast path: content up to the next '<' */
+            const char *lt = memchr(piece + i, '<', len - i);
+            const size_t n = lt ? (size_t)(lt - (piece + i)) : len - i;
+            put(r, DC_TEXT_CONTENT, piece + i, n);
+            i += n;
+            if (i == len) break;
+        }
+        on_byte(r, piece[i++]);
+    }
     if (r->state == ST_REASONING) r->n_reasoning++;
     flush(r);
 }

@@ -21,9 +21,11 @@
  *  - The reasoning is trimmed: whitespace after the opening tag and before
  *    `</think>` (or before the end of output) is dropped. Whitespace after
  *    `</think>` is dropped; the content starts at the next other byte.
- *  - Only the first `</think>` closes; after it everything is content,
- *    including further tags (llama.cpp re-opens on a `<think>` directly after
- *    `</think>`; this splitter does not).
+ *  - Only the first `</think>` closes; after it everything is content. Tags
+ *    are never content: a `<think>` or `</think>` the model writes after it
+ *    stopped thinking (or a `</think>` before any other output) is dropped
+ *    and the text around it stays content (llama.cpp would keep them, or
+ *    re-open on a `<think>` directly after `</think>`).
  *  - Tags may arrive split across pieces ("</th" + "ink>"): bytes that could
  *    still be the start of a tag are held back and never emitted as partial
  *    tag text. When they turn out not to be a tag (`<thinking>`, or `<thin`

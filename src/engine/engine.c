@@ -417,9 +417,40 @@ static float log_probs(deepc_engine *e, const float *logits, int32_t token, int3
     return (float)((double)logits[token] - log_z);
 }
 
-/* r's logits are ready: sample, emit, and queue the next tokens or finish. */
+/* After r's tokens: finish it if a limit is reached, else it decodes on. */
+static void go_on_or_finish(deepc_engine *e, request *r, bool eog) {
+    const slot *s = &e->slots[r->slot];
+    if (eog || r->out.stopped) finish(e, r, DEEPC_FINISH_STOP, NULL);
+    else if (r->out.oom) finish(e, r, DEEPC_FINISH_ERROR, "out of memory");
+    else if ((r->max_tokens >= 0 && r->n_generated >= r->max_tokens) || s->n_tokens + r->n_pending > e->n_ctx)
+        finish(e, r, DEEPC_FINISH_LENGTH, NULL);
+    else
+        r->state = RQ_DECODE;
+}
+
+/* The reasoning budget is spent: instead of sampling, the engine writes
+ * `</think>` itself (the tokens count as generated; they must fit in
+ * max_tokens, else the request ends). One TOKEN event, token -1. */
+static void close_reasoning(deepc_engine *e, request *r) {
+    if (r->max_tokens >= 0 && r->n_generated + e->n_close_think > r->max_tokens)
+        return finish(e, r, DEEPC_FINISH_LENGTH, NULL);
+    r->n_pending = 0;
+    for (int32_t i = 0; i < e->n_close_think; i++) {
+        r->pending[r->n_pending++] = e->close_think[i];
+        dc_sampler_accept(r->smp, e->close_think[i]);
+        dc_output_feed(&r->out, e->close_think[i]);
+    }
+    r->n_generated += e->n_close_think;
+    if (r->t_first == 0) r->t_first = now_seconds();
+    deepc_event ev = {.kind = DEEPC_EVENT_TOKEN, .token = -1};
+    send_text(r, &ev);
+    go_on_or_finish(e, r, false);
+}
+
+/* r's logits are ready: sample, emit, and queue the next token or finish. */
 static void advance(deepc_engine *e, request *r, const float *logits) {
     if (r->max_tokens == 0) return finish(e, r, DEEPC_FINISH_LENGTH, NULL); /* the prompt only */
+    if (dc_output_over_budget(&r->out) && e->n_close_think > 0) return close_reasoning(e, r);
     const int32_t t = dc_sampler_sample(r->smp, logits);
     dc_sampler_accept(r->smp, t);
     r->n_generated++;
@@ -434,22 +465,8 @@ static void advance(deepc_engine *e, request *r, const float *logits) {
     if (!eog) dc_output_feed(&r->out, t);
     r->n_pending = 0;
     r->pending[r->n_pending++] = t;
-    if (!eog && !r->out.stopped && dc_output_over_budget(&r->out)) {
-        for (int32_t i = 0; i < e->n_close_think; i++) {
-            r->pending[r->n_pending++] = e->close_think[i];
-            dc_sampler_accept(r->smp, e->close_think[i]);
-            dc_output_feed(&r->out, e->close_think[i]);
-        }
-        r->n_generated += e->n_close_think;
-    }
     send_text(r, &ev);
-    const slot *s = &e->slots[r->slot];
-    if (eog || r->out.stopped) finish(e, r, DEEPC_FINISH_STOP, NULL);
-    else if (r->out.oom) finish(e, r, DEEPC_FINISH_ERROR, "out of memory");
-    else if ((r->max_tokens >= 0 && r->n_generated >= r->max_tokens) || s->n_tokens + r->n_pending > e->n_ctx)
-        finish(e, r, DEEPC_FINISH_LENGTH, NULL);
-    else
-        r->state = RQ_DECODE;
+    go_on_or_finish(e, r, eog);
 }
 
 /* ---- the step ------------------------------------------------------------------ */

@@ -79,7 +79,7 @@ static void on_event(void *user, const deepc_event *ev) {
     job_batch *b = &j->pending;
     bool ok = append(&b->content, &b->content_len, &b->content_cap, ev->content, ev->content_len) &&
               append(&b->reasoning, &b->reasoning_len, &b->reasoning_cap, ev->reasoning, ev->reasoning_len);
-    if (ok && ev->kind == DEEPC_EVENT_TOKEN && j->want_logprobs) {
+    if (ok && ev->kind == DEEPC_EVENT_TOKEN && ev->token >= 0 && j->want_logprobs) { /* -1: the engine's own </think> */
         ok = grow((void **)&b->lp, &b->lp_cap, b->n_lp + 1, sizeof *b->lp);
         if (ok) {
             job_logprob *lp = &b->lp[b->n_lp++];
