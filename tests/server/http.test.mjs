@@ -871,7 +871,12 @@ describe('startup, binding and shutdown', () => {
         assert.equal(r.status, 503, `${method} ${p} while loading: ${r.status} ${r.text.slice(0, 200)}`);
         if (p !== '/metrics') assertErrorBody(r.json, {}, `${method} ${p} 503`);
       }
-      const fd = openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK);
+      // the loader may not have opened its end yet (ENXIO): retry for a while
+      let fd = -1;
+      for (let i = 0; fd < 0 && i < 200; i++) {
+        try { fd = openSync(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK); } catch (e) { if (e.code !== 'ENXIO') throw e; await sleep(50); }
+      }
+      assert.ok(fd >= 0, 'the server never opened its model file');
       closeSync(fd); // EOF: not a model
       const x = await Promise.race([s.exited, sleep(15000).then(() => 'timeout')]);
       assert.notEqual(x, 'timeout', 'still running 15 s after its model failed to load');
