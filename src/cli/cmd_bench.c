@@ -1,6 +1,9 @@
-/* cmd_bench.c - `deepc bench MODEL [-p 512] [-n 128] [-r 3] [-t N]`: speed
- * of prompt processing (one batch of p tokens) and of generation (n tokens
- * one at a time after a short prompt), as tokens per second, best of r runs.
+/* cmd_bench.c - `deepc bench MODEL [-p 512] [-n 128] [-r 3] [-t N] [-o md|json]`:
+ * llama-bench's tests and output. pp<p>: prompt processing, one batch of p
+ * tokens; tg<n>: generation, n tokens one at a time from an empty cache.
+ * Each option takes a list (`-p 128,512 -t 1,2`): every combination is run,
+ * a warm-up and then r timed repetitions, reported as mean ± sample standard
+ * deviation of tokens/s (and, for tg, the weight bytes read per token).
  * Token ids are a fixed pseudo-random sequence, so runs are comparable.
  *
  * `--streams 1,4,16` measures the engine as a server uses it instead: for
@@ -8,6 +11,7 @@
  * (continuous batching), n tokens each: aggregate generated tokens/s and the
  * mean time to first token; then the time to first token of a p-token
  * prompt cold and again with all but its last 16 tokens in the prefix cache. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +42,20 @@ static double timed_decode(deepc_context *ctx, const int32_t *ids, int n, int st
 static void fill_ids(int32_t *ids, long n, uint32_t seed, int32_t n_vocab) {
     uint32_t x = seed;
     for (long i = 0; i < n; i++) ids[i] = (int32_t)((x = x * 1664525u + 1013904223u) >> 8) % n_vocab;
+}
+
+/* A comma-separated list of at most max integers in [lo, hi]; false if malformed. */
+static bool parse_list(const char *s, long lo, long hi, long *out, int max, int *n) {
+    *n = 0;
+    for (const char *p = s; *n < max;) {
+        char *end;
+        const long v = strtol(p, &end, 10);
+        if (end == p || v < lo || v > hi || (*end && *end != ',')) return false;
+        out[(*n)++] = v;
+        if (!*end) return true;
+        p = end + 1;
+    }
+    return false;
 }
 
 typedef struct {
@@ -81,18 +99,10 @@ static int bench_streams(const cli_model_opts *o, const char *list, long n_promp
     char err[DEEPC_ERR_LEN];
     deepc_model *m = deepc_model_load(o->model_path, err);
     if (!m) return cli_fail("bench", 1, "%s", err);
-    int status = 0, counts[16], n_counts = 0, max_n = 1;
-    for (const char *p = list; *p && n_counts < 16;) {
-        char *end;
-        const long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 256 || (*end && *end != ',')) {
-            status = cli_fail("bench", 2, "--streams: expected a list such as 1,4,16");
-            break;
-        }
-        counts[n_counts++] = (int)v;
-        max_n = v > max_n ? (int)v : max_n;
-        p = *end ? end + 1 : end;
-    }
+    int status = 0, n_counts = 0, max_n = 1;
+    long counts[16];
+    if (!parse_list(list, 1, 256, counts, 16, &n_counts)) status = cli_fail("bench", 2, "--streams: expected a list such as 1,4,16");
+    for (int k = 0; k < n_counts; k++) max_n = counts[k] > max_n ? (int)counts[k] : max_n;
     const long n_ids = (long)max_n * n_prompt + n_prompt;
     int32_t *ids = malloc(sizeof *ids * (size_t)n_ids);
     stream_result *res = calloc((size_t)max_n, sizeof *res);
@@ -102,30 +112,31 @@ static int bench_streams(const cli_model_opts *o, const char *list, long n_promp
     if (!status) fill_ids(ids, n_ids, 12345, deepc_model_n_vocab(m));
     printf("model %s\nthreads %d\n", o->model_path, o->n_threads ? o->n_threads : deepc_n_cpus());
     for (int k = 0; k < n_counts && !status; k++) {
+        const int n_streams = (int)counts[k];
         deepc_engine_params p = deepc_engine_default_params();
-        p.n_slots = counts[k];
+        p.n_slots = n_streams;
         p.n_ctx = (int32_t)(n_prompt + n_gen + 16);
         p.n_threads = o->n_threads;
         p.kv_type = o->kv_type;
         deepc_engine *e = deepc_engine_create(m, &p, err);
         double secs = 0, ttft = 0;
         if (!e) status = cli_fail("bench", 1, "%s", err);
-        else if (!run_streams(e, ids, counts[k], n_prompt, n_prompt, n_gen, res, &secs)) status = 1;
+        else if (!run_streams(e, ids, n_streams, n_prompt, n_prompt, n_gen, res, &secs)) status = 1;
         /* decoding alone: from the moment every stream has its first token */
         double t0 = 0, t1 = 0;
         long n_after = 0;
-        for (int i = 0; !status && i < counts[k]; i++) {
-            ttft += res[i].t_first / counts[k];
+        for (int i = 0; !status && i < n_streams; i++) {
+            ttft += res[i].t_first / n_streams;
             t0 = res[i].t_token[0] > t0 ? res[i].t_token[0] : t0;
         }
-        for (int i = 0; !status && i < counts[k]; i++)
+        for (int i = 0; !status && i < n_streams; i++)
             for (int j = 0; j < res[i].n_token; j++)
                 if (res[i].t_token[j] > t0) n_after++, t1 = res[i].t_token[j] > t1 ? res[i].t_token[j] : t1;
         if (!status)
             printf("streams %3d: %7.2f tokens/s aggregate while all decode, %6.2f overall (%d x %ld tokens in %.2f s "
                    "incl. prompts), mean time to first token %.3f s\n",
-                   counts[k], t1 > t0 ? (double)n_after / (t1 - t0) : 0.0, (double)counts[k] * (double)n_gen / secs,
-                   counts[k], n_gen, secs, ttft);
+                   n_streams, t1 > t0 ? (double)n_after / (t1 - t0) : 0.0, (double)n_streams * (double)n_gen / secs,
+                   n_streams, n_gen, secs, ttft);
         deepc_engine_free(e);
     }
     /* time to first token: cold, then with the prefix cached */
@@ -155,57 +166,143 @@ static int bench_streams(const cli_model_opts *o, const char *list, long n_promp
     return status;
 }
 
+/* Mean and sample standard deviation of n tokens/s figures. */
+static void mean_sd(const double *x, int n, double *mean, double *sd) {
+    double m = 0, v = 0;
+    for (int i = 0; i < n; i++) m += x[i] / n;
+    for (int i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *sd = n > 1 ? sqrt(v / (n - 1)) : 0;
+}
+
+enum { MAX_VALUES = 16, MAX_REPS = 100 };
+
+typedef struct {
+    const char *model, *format;
+    long model_bytes;
+    int threads;
+    bool gen;             /* tg (one token at a time) or pp (one batch) */
+    long tokens;
+    double ts[MAX_REPS];  /* tokens/s of each repetition */
+    int reps;
+    double mib_per_token; /* tg: weights read per token */
+} bench_row;
+
+/* s as a JSON string literal. */
+static void print_json_string(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        const unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_row(const bench_row *r, bool first, bool last) {
+    double mean, sd;
+    mean_sd(r->ts, r->reps, &mean, &sd);
+    if (!strcmp(r->format, "json")) {
+        printf("%s\n  {\"model_filename\": ", first ? "[" : ",");
+        print_json_string(r->model);
+        printf(", \"model_size\": %ld, \"n_threads\": %d, \"n_prompt\": %ld, \"n_gen\": %ld, \"avg_ts\": %.6f, "
+               "\"stddev_ts\": %.6f, \"samples_ts\": [",
+               r->model_bytes, r->threads, r->gen ? 0 : r->tokens, r->gen ? r->tokens : 0, mean, sd);
+        for (int i = 0; i < r->reps; i++) printf(i ? ", %.6f" : "%.6f", r->ts[i]);
+        printf("], \"weight_mib_per_token\": %.3f}%s", r->gen ? r->mib_per_token : 0.0, last ? "\n]\n" : "");
+        return;
+    }
+    if (first)
+        printf("| model | size | threads | test | t/s | weights read / token |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+    char mib[32] = "";
+    if (r->gen) snprintf(mib, sizeof mib, "%.1f MiB", r->mib_per_token);
+    printf("| %s | %.2f MiB | %d | %s%ld | %.2f ± %.2f | %s |\n", r->model, (double)r->model_bytes / 1048576.0,
+           r->threads, r->gen ? "tg" : "pp", r->tokens, mean, sd, mib);
+}
+
+/* One test: a warm-up run, then reps timed runs of pp (one batch of n) or tg (n one at a time). */
+static bool run_test(deepc_context *ctx, const int32_t *ids, bench_row *row, char *err) {
+    const int n = (int)row->tokens, step = row->gen ? 1 : n;
+    if (timed_decode(ctx, ids, n, step, err) < 0) return false;
+    for (int r = 0; r < row->reps; r++) {
+        const int64_t before = deepc_weight_bytes_read();
+        const double secs = timed_decode(ctx, ids, n, step, err);
+        if (secs < 0) return false;
+        row->ts[r] = n / secs;
+        row->mib_per_token = (double)(deepc_weight_bytes_read() - before) / n / 1048576.0;
+    }
+    return true;
+}
+
 int cmd_bench(int argc, char **argv) {
     const char *cmd = "bench";
     cli_model_opts o = {0};
-    long n_prompt = 512, n_gen = 128, reps = 3;
-    const char *streams = NULL;
+    long pp[MAX_VALUES] = {512}, tg[MAX_VALUES] = {128}, th[MAX_VALUES] = {0}, reps = 3;
+    int n_pp = 1, n_tg = 1, n_th = 1;
+    const char *streams = NULL, *format = "md";
     int status = 0;
     for (int i = 1; i < argc && !status; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--streams") && i + 1 < argc) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *list = !strcmp(a, "-p") ? pp : !strcmp(a, "-n") ? tg : !strcmp(a, "-t") ? th : NULL;
+        int *count = list == pp ? &n_pp : list == tg ? &n_tg : &n_th;
+        if (list) {
+            if (!v || !parse_list(v, list == th ? 1 : 0, list == th ? 1024 : 1 << 20, list, MAX_VALUES, count))
+                status = cli_fail(cmd, 2, "%s: expected a number or a list such as 1,2,4", a);
+            i++;
+        } else if (!strcmp(a, "-r")) {
+            if (!v || !cli_parse_int(v, 1, MAX_REPS, &reps)) status = cli_fail(cmd, 2, "-r: expected 1..%d", MAX_REPS);
+            i++;
+        } else if (!strcmp(a, "-o")) {
+            if (!v || (strcmp(v, "md") && strcmp(v, "json"))) status = cli_fail(cmd, 2, "-o: expected md or json");
+            else format = v;
+            i++;
+        } else if (!strcmp(a, "--streams") && v) {
             streams = argv[++i];
-            continue;
+        } else {
+            const int r = cli_common_option(cmd, &o, argc, argv, &i);
+            if (r < 0) status = 2;
+            else if (r == 0) status = cli_fail(cmd, 2, "unknown option '%s'", a);
         }
-        long *target = !strcmp(a, "-p") ? &n_prompt : !strcmp(a, "-n") ? &n_gen : !strcmp(a, "-r") ? &reps : NULL;
-        int r = target ? 0 : cli_common_option(cmd, &o, argc, argv, &i);
-        if (r < 0) status = 2;
-        else if (r == 0 && (!target || i + 1 >= argc || !cli_parse_int(argv[++i], 1, 1 << 20, target)))
-            status = cli_fail(cmd, 2, "%s: expected -p N, -n N, -r N, -t N or -c N", a);
     }
     if (!status && !o.model_path)
-        status = cli_fail(cmd, 2, "usage: deepc bench MODEL.gguf [-p 512] [-n 128] [-r 3] [-t N] [--streams 1,4,16]");
-    if (!status && streams) return bench_streams(&o, streams, n_prompt, n_gen);
-    o.n_tokens = (int32_t)n_prompt; /* sizes the context's batch */
-    if (!status && !o.n_ctx) o.n_ctx = (int)(n_prompt > n_gen ? n_prompt : n_gen) + 16;
-    deepc_model *model = NULL;
-    deepc_context *ctx = NULL;
-    if (!status && !cli_open(cmd, &o, &model, &ctx)) status = 1;
-    if (!status) {
-        const long n_ids = n_prompt > n_gen ? n_prompt : n_gen;
-        int32_t *ids = malloc(sizeof(int32_t) * (size_t)n_ids);
-        fill_ids(ids, n_ids, 12345, deepc_model_n_vocab(model));
-        char err[DEEPC_ERR_LEN];
-        double best_pp = 1e30, best_tg = 1e30;
-        int64_t tg_bytes = 0;
-        for (long r = 0; r < reps && !status; r++) {
-            double pp = timed_decode(ctx, ids, (int)n_prompt, (int)n_prompt, err);
-            const int64_t before = deepc_weight_bytes_read();
-            double tg = pp < 0 ? -1 : timed_decode(ctx, ids, (int)n_gen, 1, err);
-            tg_bytes = deepc_weight_bytes_read() - before;
-            if (pp < 0 || tg < 0) status = cli_fail(cmd, 1, "%s", err);
-            best_pp = pp < best_pp ? pp : best_pp;
-            best_tg = tg < best_tg ? tg : best_tg;
+        status = cli_fail(cmd, 2, "usage: deepc bench MODEL.gguf [-p 512[,..]] [-n 128[,..]] [-r 3] [-t N[,..]] [-o md|json] "
+                                  "[--streams 1,4,16]");
+    if (status) return status;
+    o.n_threads = (int)th[0];
+    if (streams) return bench_streams(&o, streams, pp[0], tg[0]);
+    long max_tokens = 1;
+    for (int k = 0; k < n_pp; k++) max_tokens = pp[k] > max_tokens ? pp[k] : max_tokens;
+    for (int k = 0; k < n_tg; k++) max_tokens = tg[k] > max_tokens ? tg[k] : max_tokens;
+    char err[DEEPC_ERR_LEN];
+    deepc_model *model = deepc_model_load(o.model_path, err);
+    if (!model) return cli_fail(cmd, 1, "%s", err);
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)max_tokens);
+    if (!ids) status = cli_fail(cmd, 1, "out of memory");
+    else fill_ids(ids, max_tokens, 12345, deepc_model_n_vocab(model));
+    const char *name = strrchr(o.model_path, '/') ? strrchr(o.model_path, '/') + 1 : o.model_path;
+    int n_tests = 0, printed = 0; /* -p 0 or -n 0: that test is skipped, as in llama-bench */
+    for (int k = 0; k < n_pp + n_tg; k++) n_tests += (k < n_pp ? pp[k] : tg[k - n_pp]) > 0;
+    for (int t = 0; t < n_th && !status; t++) {
+        deepc_context_params cp = deepc_context_default_params();
+        cp.n_threads = (int)th[t];
+        cp.n_ctx = o.n_ctx ? o.n_ctx : (int32_t)max_tokens + 16;
+        cp.n_batch = (int32_t)max_tokens;
+        cp.kv_type = o.kv_type;
+        deepc_context *ctx = deepc_context_create(model, &cp, err);
+        if (!ctx) status = cli_fail(cmd, 1, "%s", err);
+        for (int k = 0; k < n_pp + n_tg && !status; k++) {
+            bench_row row = {.model = name, .format = format, .model_bytes = (long)deepc_model_file_bytes(model),
+                             .threads = th[t] ? (int)th[t] : deepc_n_cpus(), .gen = k >= n_pp,
+                             .tokens = k < n_pp ? pp[k] : tg[k - n_pp], .reps = (int)reps};
+            if (row.tokens == 0) continue;
+            if (!run_test(ctx, ids, &row, err)) status = cli_fail(cmd, 1, "%s", err);
+            else print_row(&row, printed == 0, printed == n_th * n_tests - 1), printed++;
+            fflush(stdout);
         }
-        if (!status)
-            printf("model %s\nthreads %d\nprompt %ld tokens: %.2f tokens/s\ngeneration %ld tokens: %.2f tokens/s\n"
-                   "weights read per generated token: %.1f MiB (model file: %.1f MiB)\n",
-                   o.model_path, o.n_threads ? o.n_threads : deepc_n_cpus(), n_prompt, (double)n_prompt / best_pp, n_gen,
-                   (double)n_gen / best_tg, (double)tg_bytes / (double)n_gen / 1048576.0,
-                   (double)deepc_model_file_bytes(model) / 1048576.0);
-        free(ids);
+        deepc_context_free(ctx);
     }
-    deepc_context_free(ctx);
+    free(ids);
     deepc_model_free(model);
     return status;
 }

@@ -19,7 +19,8 @@ static const struct {
                                "                                        token ids as JSON (TOKENIZER: GGUF, tokenizer.json or folder)"},
     {"template", cmd_template, "template TEMPLATE < vars.json         render a chat template (.jinja, GGUF, tokenizer_config.json)"},
     {"logits", cmd_logits, "logits MODEL --tokens 1,2,3           logits of every position as JSON"},
-    {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-r 3]  prompt and generation speed"},
+    {"bench", cmd_bench, "bench MODEL [-p 512] [-n 128] [-r 3] [-t N] [-o md|json] [--streams 1,4,16]\n"
+                         "                                        prompt and generation speed (lists: 1,2,4)"},
     {"serve", cmd_serve, "serve MODEL [--host H] [--port P] [--api-key K | --api-key-file F] [--parallel N]\n"
                          "                                        OpenAI-compatible HTTP server (docs/server-api.md)"},
 };
