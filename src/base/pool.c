@@ -1,9 +1,22 @@
 /* pool.c - see pool.h.
  *
  * State shared with the workers: the job (fn, arg), a generation counter the
- * caller bumps to start a run, and a count of workers still busy. A worker
- * remembers the last generation it ran; a new value means a new job. The
- * mutex/condvar pair is only used to sleep when no job came for a while.
+ * caller bumps to start a run, the next part to claim and the number of
+ * parts done. A worker remembers the last generation it ran; a new value
+ * means a new job. The mutex/condvar pair is only used to sleep when no job
+ * came for a while.
+ *
+ * Parts are claimed, not assigned: a run has nth parts (part i is what
+ * fn(arg, i, nth) computes, always the same range), and whichever thread is
+ * free takes the next unclaimed one. On a busy machine a worker that has not
+ * been scheduled yet does not hold the run up: the caller takes its part.
+ * Each part runs exactly once, on one thread, so per-part scratch indexed by
+ * ith stays private and results do not depend on who ran what.
+ *
+ * Ordering: the caller publishes fn/arg, then resets `next` with a release
+ * store; a thread that claims a part (acquire) therefore sees this run's
+ * fn/arg even if it woke for an earlier generation. A run ends when `done`
+ * reaches nth, after which no part of it is running.
  */
 #include "pool.h"
 
@@ -38,7 +51,8 @@ struct dc_pool {
     dc_pool_fn fn;
     void *arg;
     atomic_uint gen;
-    atomic_int busy;
+    atomic_int next;   /* next part to claim */
+    atomic_int done;   /* parts finished */
     atomic_bool stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -56,6 +70,16 @@ static unsigned wait_for_job(dc_pool *p, unsigned seen) {
     return g;
 }
 
+/* Runs unclaimed parts of the current run until none is left. */
+static void claim_parts(dc_pool *p) {
+    for (;;) {
+        const int part = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel);
+        if (part >= p->n_threads) return;
+        p->fn(p->arg, part, p->n_threads);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    }
+}
+
 static void *worker_main(void *varg) {
     worker_arg *wa = varg;
     dc_pool *p = wa->pool;
@@ -63,8 +87,7 @@ static void *worker_main(void *varg) {
     for (;;) {
         seen = wait_for_job(p, seen);
         if (atomic_load(&p->stop)) break;
-        p->fn(p->arg, wa->ith, p->n_threads);
-        atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+        claim_parts(p);
     }
     return NULL;
 }
@@ -123,10 +146,12 @@ void dc_pool_run(dc_pool *p, dc_pool_fn fn, void *arg) {
     }
     p->fn = fn;
     p->arg = arg;
-    atomic_store_explicit(&p->busy, p->n_threads - 1, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->next, 0, memory_order_release);
     start_generation(p);
-    fn(arg, 0, p->n_threads);
-    for (int spins = 0; atomic_load_explicit(&p->busy, memory_order_acquire) > 0; spins++) {
+    claim_parts(p);
+    /* only parts a worker has started can still be running */
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < p->n_threads; spins++) {
         if (spins < CALLER_SPINS)
             cpu_relax();
         else

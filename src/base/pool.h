@@ -9,6 +9,9 @@
  *
  * Workers spin briefly on a generation counter between runs (a forward pass
  * issues hundreds of short runs) and then sleep on a condition variable.
+ * The nth parts of a run are claimed by whichever thread is free, so the
+ * call to fn for part ith may run on any thread (never two at once): scratch
+ * indexed by ith stays private to the part.
  * A pool is driven by one thread at a time.
  */
 #ifndef DC_POOL_H
