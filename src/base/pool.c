@@ -46,6 +46,7 @@ typedef struct {
 
 struct dc_pool {
     int n_threads;
+    int n_parts;       /* dc_pool_parts(n_threads) */
     pthread_t *threads;
     worker_arg *args;
     dc_pool_fn fn;
@@ -74,8 +75,8 @@ static unsigned wait_for_job(dc_pool *p, unsigned seen) {
 static void claim_parts(dc_pool *p) {
     for (;;) {
         const int part = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel);
-        if (part >= p->n_threads) return;
-        p->fn(p->arg, part, p->n_threads);
+        if (part >= p->n_parts) return;
+        p->fn(p->arg, part, p->n_parts);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
 }
@@ -105,6 +106,7 @@ dc_pool *dc_pool_create(int n_threads) {
     dc_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n_threads = n_threads;
+    p->n_parts = dc_pool_parts(n_threads);
     p->threads = calloc((size_t)n_threads, sizeof *p->threads);
     p->args = calloc((size_t)n_threads, sizeof *p->args);
     pthread_mutex_init(&p->mu, NULL);
@@ -151,7 +153,7 @@ void dc_pool_run(dc_pool *p, dc_pool_fn fn, void *arg) {
     start_generation(p);
     claim_parts(p);
     /* only parts a worker has started can still be running */
-    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < p->n_threads; spins++) {
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < p->n_parts; spins++) {
         if (spins < CALLER_SPINS)
             cpu_relax();
         else

@@ -1,8 +1,9 @@
 /* pool.h - the one compute pool: a fixed set of worker threads that run a
  * parallel-for together with the calling thread.
  *
- * dc_pool_run(pool, fn, arg) calls fn(arg, ith, nth) once on each of the nth
- * threads (the caller is ith 0) and returns when all have returned. Work is
+ * dc_pool_run(pool, fn, arg) calls fn(arg, ith, nth) once for each of the nth
+ * parts of the work (nth = dc_pool_parts(n_threads)), spread over the
+ * threads (the caller among them), and returns when all have returned. Work is
  * split by the callee (dc_split), so a given (ith, nth) always gets the same
  * range: kernels that give each output element to exactly one thread and sum
  * in a fixed order produce results independent of nth.
@@ -21,6 +22,13 @@
 
 typedef struct dc_pool dc_pool;
 typedef void (*dc_pool_fn)(void *arg, int ith, int nth);
+
+/* Parts of a run: with several threads, DC_POOL_PARTS_PER_THREAD per thread,
+ * so that the parts of a thread the OS has preempted can be taken by the
+ * others. fn sees nth = dc_pool_parts(n_threads); scratch indexed by ith
+ * needs that many entries. */
+#define DC_POOL_PARTS_PER_THREAD 4
+static inline int dc_pool_parts(int n_threads) { return n_threads > 1 ? n_threads * DC_POOL_PARTS_PER_THREAD : 1; }
 
 /* n_threads >= 1 counts the caller; NULL if threads cannot be created. */
 dc_pool *dc_pool_create(int n_threads);

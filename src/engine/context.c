@@ -44,7 +44,7 @@ deepc_context *deepc_context_create(deepc_model *model, const deepc_context_para
     c->n_seq = p.n_seq_max;
     c->n_batch = p.n_batch;
     c->kv = dc_kv_cache_create(hp->n_layer, c->n_seq, c->n_ctx, hp->kv_k_width, hp->kv_v_width,
-                               p.kv_type != DEEPC_KV_F32, p.n_threads, dc_forward_attn_scratch(hp), err);
+                               p.kv_type != DEEPC_KV_F32, dc_pool_parts(p.n_threads), dc_forward_attn_scratch(hp), err);
     c->fwd = c->kv ? dc_forward_create(model, c->kv, c->n_batch, p.n_threads, err) : NULL;
     if (!c->fwd) return deepc_context_free(c), NULL;
     c->logit_row = calloc((size_t)p.n_batch, sizeof *c->logit_row);

@@ -10,7 +10,7 @@
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 dc_kv_cache *dc_kv_cache_create(int32_t n_layer, int32_t n_seq, int32_t n_ctx, int64_t k_width, int64_t v_width,
-                                bool f16, int n_threads, int64_t scratch_width, char err[DC_ERR_LEN]) {
+                                bool f16, int n_parts, int64_t scratch_width, char err[DC_ERR_LEN]) {
     dc_kv_cache *kv = calloc(1, sizeof *kv);
     if (!kv) return dc_err(err, "out of memory"), NULL;
     *kv = (dc_kv_cache){.n_layer = n_layer, .n_seq = n_seq, .n_ctx = n_ctx, .k_width = k_width,
@@ -21,8 +21,8 @@ dc_kv_cache *dc_kv_cache_create(int32_t n_layer, int32_t n_seq, int32_t n_ctx, i
     kv->v = calloc((size_t)max64(1, (int64_t)slots * v_width), elt);
     kv->bytes = (int64_t)(slots * elt) * (k_width + v_width);
     kv->seq_len = calloc((size_t)n_seq, sizeof *kv->seq_len);
-    kv->scores = calloc((size_t)n_threads * (size_t)n_ctx, sizeof(float));
-    kv->scratch16 = calloc((size_t)n_threads * (size_t)scratch_width, sizeof(uint16_t));
+    kv->scores = calloc((size_t)n_parts * (size_t)n_ctx, sizeof(float));
+    kv->scratch16 = calloc((size_t)n_parts * (size_t)scratch_width, sizeof(uint16_t));
     if (!kv->k || !kv->v || !kv->seq_len || !kv->scores || !kv->scratch16) {
         dc_kv_cache_free(kv);
         return dc_err(err, "out of memory for the KV cache (%d sequences x %d positions)", n_seq, n_ctx), NULL;

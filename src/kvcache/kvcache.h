@@ -29,15 +29,16 @@ typedef struct {
     void *k, *v;
     int32_t *seq_len;         /* [n_seq] positions held */
     int64_t bytes;            /* allocated for k and v */
-    float *scores;            /* [n_threads][n_ctx] attention scores (F32 cache) */
-    uint16_t *scratch16;      /* [n_threads][scratch_width] query + accumulator (F16 cache) */
+    float *scores;            /* [n_parts][n_ctx] attention scores (F32 cache) */
+    uint16_t *scratch16;      /* [n_parts][scratch_width] query + accumulator (F16 cache) */
     int64_t scratch_width;
 } dc_kv_cache;
 
-/* scratch_width: the most head_dim + head_dim_v of any attend call. NULL +
- * message when out of memory. */
+/* n_parts: the pool's parts (attention scratch per part); scratch_width: the
+ * most head_dim + head_dim_v of any attend call. NULL + message when out of
+ * memory. */
 dc_kv_cache *dc_kv_cache_create(int32_t n_layer, int32_t n_seq, int32_t n_ctx, int64_t k_width, int64_t v_width,
-                                bool f16, int n_threads, int64_t scratch_width, char err[DC_ERR_LEN]);
+                                bool f16, int n_parts, int64_t scratch_width, char err[DC_ERR_LEN]);
 void dc_kv_cache_free(dc_kv_cache *kv);
 
 /* Writes a token's K row (k_width floats) / V row (v_width floats). */
@@ -47,7 +48,7 @@ void dc_kv_cache_store_v(dc_kv_cache *kv, int layer, int32_t seq, int32_t pos, c
 /* Attention of one query head q[head_dim] over positions 0..n_kv-1 of seq
  * in layer: keys at element k_off of each K row, values at element v_off of
  * each V row, or of each K row when v_in_k (latent attention). out receives
- * head_dim_v floats. ith: the calling pool thread (its scratch). */
+ * head_dim_v floats. ith: the calling pool part (its scratch). */
 void dc_kv_cache_attend(dc_kv_cache *kv, int ith, float *out, const float *q, int layer, int32_t seq, int64_t n_kv,
                         int64_t k_off, bool v_in_k, int64_t v_off, int head_dim, int head_dim_v, float scale);
 
