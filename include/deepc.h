@@ -365,6 +365,14 @@ typedef struct {
 typedef void (*deepc_event_fn)(void *user, const deepc_event *ev);
 
 #define DEEPC_MAX_STOP 8
+#define DEEPC_MAX_LOGIT_BIAS 1024
+
+/* Added to a token's logit before sampling (OpenAI's logit_bias); -INFINITY
+ * bans the token. Log probabilities are reported from the unbiased logits. */
+typedef struct {
+    int32_t token;
+    float bias;
+} deepc_logit_bias;
 #define DEEPC_MAX_TOP_LOGPROBS 20
 
 typedef struct {
@@ -380,6 +388,8 @@ typedef struct {
     int64_t reasoning_budget;         /* most reasoning tokens before </think> is forced (< 0: none) */
     bool logprobs;                    /* report each token's log probability */
     int32_t top_logprobs;             /* and this many alternatives (0..DEEPC_MAX_TOP_LOGPROBS) */
+    const deepc_logit_bias *logit_bias; /* copied; token ids in the vocabulary */
+    int32_t n_logit_bias;             /* 0..DEEPC_MAX_LOGIT_BIAS */
     deepc_event_fn on_event;
     void *user;
 } deepc_request;

@@ -58,6 +58,15 @@ int main(void) {
     refused("{\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]}", true, "");
     CHECK(chat("{\"messages\":[{\"role\":\"user\",\"content\":\"a\\\\u0000b\"}]}", &r, &e) == 0);
     CHECKF(r.messages_json && strstr(r.messages_json, "a\\\\u0000b"), "%s", r.messages_json);
+    /* logit_bias: token ids as keys, biases in [-100, 100] */
+    CHECK(r.n_logit_bias == 0);
+    api_request_free(&r);
+    CHECK(chat("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":{\"5\":-100,\"17\":2.5}}", &r, &e) == 0);
+    CHECK(r.n_logit_bias == 2 && r.logit_bias[0].token == 5 && r.logit_bias[0].bias == -100 &&
+          r.logit_bias[1].token == 17 && r.logit_bias[1].bias == 2.5f);
+    refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":{\"-1\":1}}", true, "logit_bias");
+    refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":{\"5\":\"1\"}}", true, "logit_bias");
+    refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":[1]}", true, "logit_bias");
     /* thinking is on unless the client says otherwise (llama.cpp's default) */
     CHECKF(r.kwargs_json && !strcmp(r.kwargs_json, "{\"enable_thinking\":true}"), "%s", r.kwargs_json);
     api_request_free(&r);

@@ -10,7 +10,8 @@
  *   4. cancel ends a request at the next step and frees its slot; a full
  *      queue refuses; invalid requests are refused with a message;
  *   5. the reasoning split and budget on a template that opens <think>;
- *   6. logprobs: the greedy token is the top alternative, probabilities <= 1.
+ *   6. logprobs: the greedy token is the top alternative, probabilities <= 1;
+ *   7. logit_bias: a large bias forces a token, -inf bans the greedy one.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -255,6 +256,27 @@ static void check_cancel_queue_errors(deepc_model *m, prompt *p) {
     deepc_engine_free(e); /* with a request running: freed without further events */
 }
 
+static void check_logit_bias(deepc_model *m, const char *name, prompt *p) {
+    deepc_request rq = greedy(m, 6);
+    deepc_engine *e = new_engine(m, 1, 512);
+    if (!e) return;
+    result plain, forced, banned;
+    submit(e, p, &plain, &rq);
+    run_all(e);
+    const deepc_logit_bias force = {.token = 7, .bias = 1e4f}, ban = {.token = plain.toks[0], .bias = -INFINITY};
+    rq.logit_bias = &force, rq.n_logit_bias = 1;
+    submit(e, p, &forced, &rq);
+    run_all(e);
+    bool all7 = forced.n == 6;
+    for (int i = 0; i < forced.n; i++) all7 &= forced.toks[i] == 7;
+    CHECKF(all7, "%s: a +1e4 bias did not force token 7", name);
+    rq.logit_bias = &ban;
+    submit(e, p, &banned, &rq);
+    run_all(e);
+    CHECKF(banned.n >= 1 && banned.toks[0] != plain.toks[0], "%s: the banned token %d came out", name, plain.toks[0]);
+    deepc_engine_free(e);
+}
+
 static void check_reasoning_logprobs(void) {
     char err[DEEPC_ERR_LEN];
     deepc_model *m = deepc_model_load(fixture_path("models/tiny-llama-Q8_0.gguf"), err); /* its template opens <think> */
@@ -327,6 +349,7 @@ int main(void) {
         if (strstr(names[k], "Q8_0") || strstr(names[k], "F32")) {
             check_prefix_cache(m, names[k], ps);
             check_stop(m, names[k], &ps[1]);
+            check_logit_bias(m, names[k], &ps[2]);
         }
         if (k == 0) check_cancel_queue_errors(m, &ps[0]);
         printf("%-32s %s\n", names[k], failures == check_failures ? "ok" : "FAILED");

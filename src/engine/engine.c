@@ -56,6 +56,8 @@ typedef struct request {
     int32_t max_tokens, n_generated;
     bool ignore_eos, logprobs;
     int32_t top_logprobs;
+    deepc_logit_bias *bias;   /* [n_bias] */
+    int32_t n_bias;
     dc_sampler *smp;
     dc_output out;
     deepc_event_fn on_event;
@@ -84,6 +86,7 @@ struct deepc_engine {
     int8_t *b_logits;
     request **b_owner;
     deepc_token_logprob *top; /* [DEEPC_MAX_TOP_LOGPROBS] */
+    float *biased;            /* [n_vocab] logits + a request's logit_bias */
     request *active;          /* engine thread only */
     uint64_t clock;           /* steps, for LRU */
     /* shared with other threads, under mu */
@@ -149,7 +152,8 @@ deepc_engine *deepc_engine_create(deepc_model *model, const deepc_engine_params 
     e->b_logits = malloc((size_t)e->n_batch);
     e->b_owner = malloc(sizeof *e->b_owner * (size_t)e->n_batch);
     e->top = malloc(sizeof *e->top * DEEPC_MAX_TOP_LOGPROBS);
-    if (!e->slots || !e->b_tok || !e->b_seq || !e->b_logits || !e->b_owner || !e->top) {
+    e->biased = malloc(sizeof *e->biased * (size_t)e->n_vocab);
+    if (!e->slots || !e->b_tok || !e->b_seq || !e->b_logits || !e->b_owner || !e->top || !e->biased) {
         deepc_engine_free(e);
         return dc_err(err, "out of memory"), NULL;
     }
@@ -162,6 +166,7 @@ static void request_free(request *r) {
     if (!r) return;
     dc_sampler_free(r->smp);
     dc_output_free(&r->out);
+    free(r->bias);
     free(r->prompt);
     free(r);
 }
@@ -178,6 +183,7 @@ void deepc_engine_free(deepc_engine *e) {
     free(e->b_logits);
     free(e->b_owner);
     free(e->top);
+    free(e->biased);
     dc_tok_free(e->tok);
     deepc_context_free(e->ctx);
     pthread_cond_destroy(&e->wake);
@@ -201,18 +207,29 @@ uint64_t deepc_engine_submit(deepc_engine *e, const deepc_request *in, bool *que
     if (in->top_logprobs < 0 || in->top_logprobs > DEEPC_MAX_TOP_LOGPROBS)
         return dc_err(err, "top_logprobs %d: must be 0..%d", in->top_logprobs, DEEPC_MAX_TOP_LOGPROBS), 0;
     if (!in->on_event) return dc_err(err, "a request needs an event callback"), 0;
+    if (in->n_logit_bias < 0 || in->n_logit_bias > DEEPC_MAX_LOGIT_BIAS || (in->n_logit_bias && !in->logit_bias))
+        return dc_err(err, "logit_bias: at most %d entries", DEEPC_MAX_LOGIT_BIAS), 0;
+    for (int32_t i = 0; i < in->n_logit_bias; i++)
+        if (in->logit_bias[i].token < 0 || in->logit_bias[i].token >= e->n_vocab || isnan(in->logit_bias[i].bias) ||
+            in->logit_bias[i].bias == INFINITY)
+            return dc_err(err, "logit_bias: token %d (bias %g) is not a token id with a finite bias or -inf",
+                          in->logit_bias[i].token, (double)in->logit_bias[i].bias),
+                   0;
     request *r = calloc(1, sizeof *r);
     if (!r) return dc_err(err, "out of memory"), 0;
     r->smp = dc_sampler_create(&in->sampling, e->n_vocab, err);
     r->prompt = malloc(sizeof *r->prompt * (size_t)in->n_prompt);
+    r->n_bias = in->n_logit_bias;
+    r->bias = r->n_bias ? malloc(sizeof *r->bias * (size_t)r->n_bias) : NULL;
     const bool out_ok = dc_output_init(&r->out, e->tok, in->stop, in->n_stop, in->split_reasoning,
                                        in->starts_in_reasoning, in->reasoning_budget);
-    if (!r->smp || !r->prompt || !out_ok) {
+    if (!r->smp || !r->prompt || !out_ok || (r->n_bias && !r->bias)) {
         if (r->smp) dc_err(err, "out of memory");
         request_free(r);
         return 0;
     }
     memcpy(r->prompt, in->prompt, sizeof *r->prompt * (size_t)in->n_prompt);
+    if (r->n_bias) memcpy(r->bias, in->logit_bias, sizeof *r->bias * (size_t)r->n_bias);
     r->n_prompt = in->n_prompt;
     r->max_tokens = in->max_tokens;
     r->ignore_eos = in->ignore_eos;
@@ -451,7 +468,13 @@ static void close_reasoning(deepc_engine *e, request *r) {
 static void advance(deepc_engine *e, request *r, const float *logits) {
     if (r->max_tokens == 0) return finish(e, r, DEEPC_FINISH_LENGTH, NULL); /* the prompt only */
     if (dc_output_over_budget(&r->out) && e->n_close_think > 0) return close_reasoning(e, r);
-    const int32_t t = dc_sampler_sample(r->smp, logits);
+    const float *pick_from = logits;
+    if (r->n_bias) {
+        memcpy(e->biased, logits, sizeof *e->biased * (size_t)e->n_vocab);
+        for (int32_t i = 0; i < r->n_bias; i++) e->biased[r->bias[i].token] += r->bias[i].bias;
+        pick_from = e->biased;
+    }
+    const int32_t t = dc_sampler_sample(r->smp, pick_from);
     dc_sampler_accept(r->smp, t);
     r->n_generated++;
     if (r->n_generated == 1) r->t_first = now_seconds();

@@ -160,7 +160,8 @@ static int start(call *k, const char *body, size_t len, bool *stream, api_error 
         deepc_request rq = {.prompt = ids, .n_prompt = n, .sampling = k->s->sampling, .max_tokens = r.max_tokens,
                             .stop = (const char *const *)r.stop, .n_stop = r.n_stop, .split_reasoning = k->chat,
                             .starts_in_reasoning = opens, .reasoning_budget = r.reasoning_budget,
-                            .logprobs = r.logprobs, .top_logprobs = r.top_logprobs};
+                            .logprobs = r.logprobs, .top_logprobs = r.top_logprobs, .logit_bias = r.logit_bias,
+                            .n_logit_bias = r.n_logit_bias};
         api_apply_sampling(&r, &rq.sampling);
         if (!r.set.seed) random_bytes(&rq.sampling.seed, sizeof rq.sampling.seed);
         bool queue_full = false;

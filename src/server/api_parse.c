@@ -11,6 +11,7 @@
  */
 #include "api_parse.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -155,7 +156,30 @@ static int parse_sampling(const cJSON *body, api_request *r, api_error *e) {
     return 0;
 }
 
-/* Fields both endpoints share: model, sampling, max_tokens, stop, n, stream. */
+/* "logit_bias": an object of token ids (as strings) to biases in [-100, 100]. */
+static int parse_logit_bias(const cJSON *body, api_request *r, api_error *e) {
+    const cJSON *v = field(body, "logit_bias");
+    if (!v) return 0;
+    const int n = cJSON_GetArraySize(v);
+    if (!cJSON_IsObject(v) || n > DEEPC_MAX_LOGIT_BIAS)
+        return api_fail(e, 400, INVALID, NULL, "logit_bias", "'logit_bias' must be an object of at most %d token ids",
+                        DEEPC_MAX_LOGIT_BIAS);
+    if (n && !(r->logit_bias = malloc(sizeof *r->logit_bias * (size_t)n))) return out_of_memory(e);
+    for (const cJSON *b = v->child; b; b = b->next) {
+        char *end;
+        errno = 0;
+        const long id = strtol(b->string, &end, 10);
+        if (errno || end == b->string || *end || id < 0 || id > INT32_MAX || b->string[0] < '0' || b->string[0] > '9')
+            return api_fail(e, 400, INVALID, NULL, "logit_bias", "'logit_bias' keys must be token ids, not '%.32s'",
+                            b->string);
+        if (!cJSON_IsNumber(b) || !(b->valuedouble >= -100 && b->valuedouble <= 100))
+            return api_fail(e, 400, INVALID, NULL, "logit_bias", "'logit_bias' values must be numbers in [-100, 100]");
+        r->logit_bias[r->n_logit_bias++] = (deepc_logit_bias){.token = (int32_t)id, .bias = (float)b->valuedouble};
+    }
+    return 0;
+}
+
+/* Fields both endpoints share: model, sampling, max_tokens, stop, n, stream, logit_bias. */
 static int parse_common(const cJSON *body, api_request *r, api_error *e) {
     const cJSON *v = field(body, "model");
     if (v && !cJSON_IsString(v)) return api_fail(e, 400, INVALID, NULL, "model", "'model' must be a string");
@@ -168,7 +192,7 @@ static int parse_common(const cJSON *body, api_request *r, api_error *e) {
         if ((k = get_int(body, max_names[m], 1, INT32_MAX, &i, e)) < 0) return -1;
         if (k) r->max_tokens = (int32_t)i;
     }
-    if (parse_stop(body, r, e) < 0) return -1;
+    if (parse_stop(body, r, e) < 0 || parse_logit_bias(body, r, e) < 0) return -1;
     if ((k = get_int(body, "n", -1e18, 1e18, &i, e)) < 0) return -1;
     if (k && i != 1) return api_fail(e, 400, INVALID, NULL, "n", "only n = 1 is supported");
     if (get_bool(body, "stream", &r->stream, e) < 0) return -1;
@@ -466,6 +490,7 @@ void api_request_free(api_request *r) {
     free(r->kwargs_json);
     free(r->prompt);
     free(r->prompt_ids);
+    free(r->logit_bias);
     for (int32_t i = 0; i < r->n_stop; i++) free(r->stop[i]);
     init(r);
 }

@@ -54,6 +54,8 @@ typedef struct {
     int32_t top_logprobs;
     bool stream, include_usage;
     int64_t reasoning_budget;    /* -1: none */
+    deepc_logit_bias *logit_bias;/* "logit_bias": {"token id": bias in [-100, 100]} */
+    int32_t n_logit_bias;
 } api_request;
 
 /* Parses a /v1/chat/completions body. 0, or -1 with *e filled (then *r is

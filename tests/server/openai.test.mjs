@@ -235,6 +235,17 @@ describe('chat and completions (Qwen2.5 template, no thinking)', () => {
     if (/^[\x00-\x7f]*$/.test(r.choices[0].text)) assert.equal(lp.tokens.join(''), r.choices[0].text);
   });
 
+  it('logit_bias: +100 forces a token, -100 bans it; a bad key -> 400', async () => {
+    const ask = (bias) => oa.completions.create({ model: srv.id, prompt: 'The quick brown fox', ...greedy({ max_tokens: 6 }), logprobs: 1, logit_bias: bias });
+    const forced = await ask({ 7: 100 });
+    const toks = forced.choices[0].logprobs.tokens;
+    assert.equal(toks.length, 6);
+    assert.ok(toks.every((t) => t === toks[0]), `+100 on token 7: ${JSON.stringify(toks)}`);
+    const banned = await ask({ 7: -100 });
+    assert.ok(banned.choices[0].logprobs.tokens.every((t) => t !== toks[0]), `-100 on token 7: ${JSON.stringify(banned.choices[0].logprobs.tokens)}`);
+    await expectAPIError(ask({ abc: 1 }), 400, 'logit_bias key abc', { param: 'logit_bias' });
+  });
+
   it('models.list and models.retrieve', async () => {
     const page = await oa.models.list();
     const ids = page.data.map((m) => m.id);
