@@ -277,6 +277,30 @@ static void check_logit_bias(deepc_model *m, const char *name, prompt *p) {
     deepc_engine_free(e);
 }
 
+/* Stop strings when the first token releases no text yet (a lone UTF-8 lead
+ * byte waits in the detokenizer): forced with logit_bias. */
+static void check_stop_after_partial_char(deepc_model *m, deepc_tokenizer *tok, prompt *p) {
+    int32_t lead = -1;
+    for (int32_t id = 0; id < deepc_tokenizer_n_vocab(tok) && lead < 0; id++) {
+        size_t len;
+        const char *b = deepc_token_bytes(tok, id, &len);
+        if (b && len == 1 && ((unsigned char)b[0] & 0xF0) == 0xE0) lead = id;
+    }
+    if (lead < 0) return;
+    deepc_request rq = greedy(m, 3);
+    const deepc_logit_bias force = {.token = lead, .bias = 1e4f};
+    const char *stops[] = {"zz"};
+    rq.logit_bias = &force, rq.n_logit_bias = 1, rq.stop = stops, rq.n_stop = 1;
+    deepc_engine *e = new_engine(m, 1, 512);
+    result r;
+    submit(e, p, &r, &rq);
+    run_all(e);
+    /* three lone lead bytes: each broken sequence becomes U+FFFD */
+    CHECKF(r.done && r.n == 3 && r.content_len == 9, "partial characters with a stop string: %d tokens, %zu bytes", r.n,
+           r.content_len);
+    deepc_engine_free(e);
+}
+
 static void check_reasoning_logprobs(void) {
     char err[DEEPC_ERR_LEN];
     deepc_model *m = deepc_model_load(fixture_path("models/tiny-llama-Q8_0.gguf"), err); /* its template opens <think> */
@@ -350,6 +374,7 @@ int main(void) {
             check_prefix_cache(m, names[k], ps);
             check_stop(m, names[k], &ps[1]);
             check_logit_bias(m, names[k], &ps[2]);
+            check_stop_after_partial_char(m, tok, &ps[0]);
         }
         if (k == 0) check_cancel_queue_errors(m, &ps[0]);
         printf("%-32s %s\n", names[k], failures == check_failures ? "ok" : "FAILED");

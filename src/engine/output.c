@@ -64,9 +64,10 @@ static void release(dc_output *o, const char *s, size_t n) {
 /* Releases the held text up to a stop string or the tail that may start one. */
 static void check_stops(dc_output *o, bool final) {
     dc_text *h = &o->held;
+    if (h->len == 0) return; /* nothing held (a token whose bytes wait in the detokenizer) */
     size_t cut = h->len, keep_from = h->len;
     for (int i = 0; i < o->n_stop; i++) {
-        const char *m = h->len ? memmem(h->p, h->len, o->stop[i], o->stop_len[i]) : NULL;
+        const char *m = memmem(h->p, h->len, o->stop[i], o->stop_len[i]);
         if (m && (size_t)(m - h->p) < cut) cut = (size_t)(m - h->p), o->stopped = true;
     }
     if (!o->stopped && !final) {

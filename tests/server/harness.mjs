@@ -80,6 +80,7 @@ export async function startServer({
       `deepc serve did not print its readiness line within ${readyTimeoutMs} ms; stderr:\n${stderr}`)), readyTimeoutMs);
     proc.stderr.on('data', (d) => {
       stderr += d;
+      if (process.env.DEEPC_SERVER_STDERR) process.stderr.write(d);
       const m = stderr.match(/^deepc serve: listening on (http:\/\/(\S+):(\d+))\s*$/m);
       if (m) { clearTimeout(timer); resolve({ url: m[1], host: m[2], port: Number(m[3]) }); }
     });
