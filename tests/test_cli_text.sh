@@ -63,6 +63,12 @@ assert m[0]["content"] == "Hello there" and m[2]["content"] == "And a second que
 assert all("reasoning_content" in x for x in m[1::2]), m
 PY
 
+# chat: thinking is on by default (enable_thinking true, as llama.cpp), off with --think off
+printf 'Hello there\n' | "$deepc" chat "$r1" -n 8 --temp 0 >"$tmp/default.out" 2>/dev/null
+grep -q '^<think>$' "$tmp/default.out" || fail "chat: no reasoning by default: $(cat "$tmp/default.out")"
+printf 'Hello there\n' | "$deepc" chat "$r1" -n 8 --temp 0 --think off >"$tmp/off.out" 2>/dev/null
+grep -q '<think>' "$tmp/off.out" && fail "chat --think off showed reasoning: $(cat "$tmp/off.out")"
+
 # chat, --hide-think: no reasoning shown
 printf 'Hello there\n' | "$deepc" chat "$r1" -n 16 --temp 0 --think on --reasoning-budget 4 --hide-think >"$tmp/hide.out" 2>/dev/null
 grep -q '<think>' "$tmp/hide.out" && fail "chat --hide-think showed reasoning"

@@ -37,7 +37,7 @@ typedef struct {
     cli_text t;
     deepc_chat_template *tpl;
     cJSON *messages;
-    int enable_thinking;   /* -1: template default */
+    int enable_thinking;   /* on unless --think off (as llama.cpp and deepc serve) */
     bool tty, hide_think, ignore_eos;
     int32_t max_tokens;
     int64_t reasoning_budget; /* < 0: none */
@@ -234,7 +234,7 @@ int cmd_chat(int argc, char **argv) {
     cli_sampling samp = cli_sampling_unset();
     const char *system = NULL;
     long n_gen = -1, budget = -1;
-    chat c = {.enable_thinking = -1, .tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)};
+    chat c = {.enable_thinking = 1, .tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)};
     int status = 0;
     for (int i = 1; i < argc && !status; i++) {
         const char *a = argv[i];
