@@ -17,6 +17,9 @@ static void refused(const char *body, bool is_chat, const char *param) {
     const int rc = (is_chat ? api_parse_chat : api_parse_completion)(body, strlen(body), &r, &e);
     CHECKF(rc == -1 && e.status == 400 && !strcmp(e.type, "invalid_request_error") && !strcmp(e.param, param),
            "%s -> rc %d status %d param '%s' (want '%s')", body, rc, e.status, rc ? e.param : "", param);
+    /* the message is one line of valid UTF-8 even when it quotes the client */
+    CHECKF(rc == 0 || (!strpbrk(e.message, "\r\n") && api_utf8_invalid_at(e.message, strlen(e.message)) == strlen(e.message)),
+           "%s -> message '%s'", body, e.message);
     api_request_free(&r);
 }
 
@@ -67,6 +70,9 @@ int main(void) {
     refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":{\"-1\":1}}", true, "logit_bias");
     refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":{\"5\":\"1\"}}", true, "logit_bias");
     refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":[1]}", true, "logit_bias");
+    /* found by fuzz_request: a key with a newline was quoted into the message */
+    refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":{\"0\\n\":1}}", true, "logit_bias");
+    refused("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"logit_bias\":{\"x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\":1}}", true, "logit_bias");
     /* thinking is on unless the client says otherwise (llama.cpp's default) */
     CHECKF(r.kwargs_json && !strcmp(r.kwargs_json, "{\"enable_thinking\":true}"), "%s", r.kwargs_json);
     api_request_free(&r);

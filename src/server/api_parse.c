@@ -31,6 +31,10 @@ int api_fail(api_error *e, int status, const char *type, const char *code, const
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    /* one line of valid UTF-8, whatever client text it quotes (or cut short) */
+    for (char *c = e->message; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+    e->message[api_utf8_invalid_at(e->message, strlen(e->message))] = '\0';
     return -1;
 }
 
