@@ -679,6 +679,8 @@ describe('queue: a client leaving while queued (--parallel 1 --max-queue 1 -c 16
       const running = await post(story(1), acRun.signal);
       assert.equal(running.status, 200);
       await running.body.getReader().read();
+      // the role chunk may come before the engine thread has given the request its slot
+      for (let i = 0; i < 80 && metricValue(await metrics(srv), 'deepc_slots_active') !== 1; i++) await sleep(25);
       const q = post(story(2), acQ.signal).catch(() => null);
       let depth = 0;
       for (let i = 0; i < 40 && depth === 0; i++) { depth = metricValue(await metrics(srv), 'deepc_queue_depth'); if (!depth) await sleep(25); }
