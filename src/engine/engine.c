@@ -84,7 +84,6 @@ struct deepc_engine {
     /* the batch of one step */
     int32_t *b_tok, *b_seq;
     int8_t *b_logits;
-    request **b_owner;
     deepc_token_logprob *top; /* [DEEPC_MAX_TOP_LOGPROBS] */
     float *biased;            /* [n_vocab] logits + a request's logit_bias */
     request *active;          /* engine thread only */
@@ -150,10 +149,9 @@ deepc_engine *deepc_engine_create(deepc_model *model, const deepc_engine_params 
     e->b_tok = malloc(sizeof *e->b_tok * (size_t)e->n_batch);
     e->b_seq = malloc(sizeof *e->b_seq * (size_t)e->n_batch);
     e->b_logits = malloc((size_t)e->n_batch);
-    e->b_owner = malloc(sizeof *e->b_owner * (size_t)e->n_batch);
     e->top = malloc(sizeof *e->top * DEEPC_MAX_TOP_LOGPROBS);
     e->biased = malloc(sizeof *e->biased * (size_t)e->n_vocab);
-    if (!e->slots || !e->b_tok || !e->b_seq || !e->b_logits || !e->b_owner || !e->top || !e->biased) {
+    if (!e->slots || !e->b_tok || !e->b_seq || !e->b_logits || !e->top || !e->biased) {
         deepc_engine_free(e);
         return dc_err(err, "out of memory"), NULL;
     }
@@ -181,7 +179,6 @@ void deepc_engine_free(deepc_engine *e) {
     free(e->b_tok);
     free(e->b_seq);
     free(e->b_logits);
-    free(e->b_owner);
     free(e->top);
     free(e->biased);
     dc_tok_free(e->tok);
@@ -393,11 +390,9 @@ static void take_incoming(deepc_engine *e) {
     for (;;) {
         pthread_mutex_lock(&e->mu);
         request *r = e->incoming;
+        const bool slot_free = e->stats.active_slots < e->n_slots;
         pthread_mutex_unlock(&e->mu);
-        if (!r) break;
-        bool free_slot = false;
-        for (int32_t i = 0; i < e->n_slots && !free_slot; i++) free_slot = !e->slots[i].owner;
-        if (!free_slot) break;
+        if (!r || !slot_free) break;
         const bool ok = admit(e, r);
         pthread_mutex_lock(&e->mu);
         e->incoming = r->next, e->n_incoming--;
@@ -500,7 +495,6 @@ static int32_t add_tokens(deepc_engine *e, int32_t n, request *r, const int32_t 
         e->b_tok[n + i] = toks[i];
         e->b_seq[n + i] = r->slot;
         e->b_logits[n + i] = 0;
-        e->b_owner[n + i] = r;
         s->tokens[s->n_tokens++] = toks[i];
     }
     e->b_logits[n + m - 1] = want_logits;
@@ -508,16 +502,14 @@ static int32_t add_tokens(deepc_engine *e, int32_t n, request *r, const int32_t 
     return n + m;
 }
 
-/* Refreshes the shared counters; returns the requests active or queued. */
+/* Refreshes the shared counters (active_slots is kept by admission and
+ * finish); returns the requests active or queued. */
 static int update_stats(deepc_engine *e, double decode_seconds) {
     pthread_mutex_lock(&e->mu);
     e->stats.decode_seconds += decode_seconds;
-    e->stats.active_slots = 0;
     e->stats.kv_used_tokens = 0;
-    for (int32_t i = 0; i < e->n_slots; i++) {
-        e->stats.active_slots += e->slots[i].owner != NULL;
+    for (int32_t i = 0; i < e->n_slots; i++)
         if (e->slots[i].owner) e->stats.kv_used_tokens += e->slots[i].n_tokens;
-    }
     const int active = e->stats.active_slots + e->n_incoming;
     pthread_mutex_unlock(&e->mu);
     return active;
