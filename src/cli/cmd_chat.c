@@ -37,7 +37,7 @@ typedef struct {
     cli_text t;
     deepc_chat_template *tpl;
     cJSON *messages;
-    int enable_thinking;   /* on unless --think off (as llama.cpp and deepc serve) */
+    bool enable_thinking;  /* on unless --think off (as llama.cpp and deepc serve) */
     bool tty, hide_think, ignore_eos;
     int32_t max_tokens;
     int64_t reasoning_budget; /* < 0: none */
@@ -97,10 +97,9 @@ static void add_message(chat *c, const char *role, const char *content, const ch
 
 /* The prompt of the conversation so far, as tokens (malloc'ed), or -1. */
 static int64_t render_prompt(chat *c, int32_t **ids, bool *opens_think, char err[DEEPC_ERR_LEN]) {
-    char *messages = cJSON_PrintUnformatted(c->messages), *prompt = NULL, kwargs[64] = "{}";
+    char *messages = cJSON_PrintUnformatted(c->messages), *prompt = NULL;
+    const char *kwargs = c->enable_thinking ? "{\"enable_thinking\": true}" : "{\"enable_thinking\": false}";
     size_t len = 0;
-    if (c->enable_thinking >= 0)
-        snprintf(kwargs, sizeof kwargs, "{\"enable_thinking\": %s}", c->enable_thinking ? "true" : "false");
     int64_t n = -1;
     if (!messages) snprintf(err, DEEPC_ERR_LEN, "out of memory");
     else if (deepc_chat_render(c->tpl, messages, true, NULL, kwargs, &prompt, &len, err) == 0)
@@ -234,7 +233,7 @@ int cmd_chat(int argc, char **argv) {
     cli_sampling samp = cli_sampling_unset();
     const char *system = NULL;
     long n_gen = -1, budget = -1;
-    chat c = {.enable_thinking = 1, .tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)};
+    chat c = {.enable_thinking = true, .tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)};
     int status = 0;
     for (int i = 1; i < argc && !status; i++) {
         const char *a = argv[i];
